@@ -1,0 +1,21 @@
+/**
+ * What the core needs from ONNX Runtime. onnxruntime-node and onnxruntime-web share this
+ * API (both re-export onnxruntime-common), so the platform adapter passes its module in and
+ * the core never imports a runtime itself — the same code runs in Node, a page and a Worker.
+ */
+import type { InferenceSession, TensorConstructor } from 'onnxruntime-common';
+
+export interface OrtModule {
+  InferenceSession: { create(model: Uint8Array, options?: InferenceSession.SessionOptions): Promise<InferenceSession> };
+  Tensor: TensorConstructor;
+}
+
+export interface Backend {
+  ort: OrtModule;
+  /** In preference order, e.g. ['webgpu'] or ['wasm'] or ['cpu']. */
+  executionProviders: string[];
+  /** What the reader is told: "onnxruntime-node (cpu)", "WebGPU", "WebAssembly". */
+  label: string;
+}
+
+export type { InferenceSession };

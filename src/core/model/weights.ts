@@ -1,0 +1,31 @@
+import type { ModelConfig } from './config.ts';
+
+/**
+ * Weights of one block, as row-major float32 matrices in the `Linear` layout [out, in]
+ * (y = W x), which is how llama2.c, GGUF and safetensors store them. Names follow
+ * TransformerLens (W_Q, W_K, W_V, W_O; mlp W_gate, W_in, W_out; ln1/ln2 scales).
+ */
+export interface BlockWeights {
+  ln1_w: Float32Array; // [d_model]
+  W_Q: Float32Array; // [n_heads*d_head, d_model]
+  W_K: Float32Array; // [n_kv_heads*d_head, d_model]
+  W_V: Float32Array; // [n_kv_heads*d_head, d_model]
+  W_O: Float32Array; // [d_model, n_heads*d_head]
+  ln2_w: Float32Array; // [d_model]
+  W_gate: Float32Array; // [d_mlp, d_model]
+  W_in: Float32Array; // [d_mlp, d_model]  (the "up" projection)
+  W_out: Float32Array; // [d_model, d_mlp] (the "down" projection)
+}
+
+export interface ModelWeights {
+  W_E: Float32Array; // [d_vocab, d_model]
+  blocks: BlockWeights[];
+  ln_final_w: Float32Array; // [d_model]
+  /** [d_vocab, d_model]; the same array as W_E when embeddings are tied. */
+  W_U: Float32Array;
+}
+
+export interface LoadedModel {
+  config: ModelConfig;
+  weights: ModelWeights;
+}
