@@ -1,0 +1,17 @@
+#!/usr/bin/env node
+// Before `astro build`: publish the default model's files into public/generated/ so the
+// page's Worker can fetch them from the site itself. Fails with a clear message when the
+// model cannot be found or downloaded.
+import { register } from 'tsx/esm/api';
+
+register();
+const { publishModel } = await import('../src/node/site-models.ts');
+const { DEFAULT_MODEL } = await import('../src/core/model/registry.ts');
+const { isLenspressError } = await import('../src/core/errors.ts');
+try {
+  const files = await publishModel(DEFAULT_MODEL);
+  console.log(`prepare-site: published ${files.length} files of ${DEFAULT_MODEL} to public/generated/models/`);
+} catch (e) {
+  console.error(`prepare-site: ${isLenspressError(e) ? e.message : e}`);
+  process.exit(1);
+}

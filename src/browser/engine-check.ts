@@ -1,0 +1,54 @@
+/**
+ * The engine check behind /diagnostics: runs every hook of the default model in this browser
+ * on each available execution provider and compares it with the plain-TypeScript reference
+ * forward pass (also run here). Tests read `window.__engineCheck`; readers see a table.
+ */
+import * as ort from 'onnxruntime-web';
+import { HookedModel } from '../core/engine/hooked-model.ts';
+import type { OrtModule } from '../core/engine/runtime.ts';
+import { allHookNames } from '../core/model/hooks.ts';
+import { openLlama2c } from '../core/model/open.ts';
+import { referenceForward } from '../core/reference/forward.ts';
+import { fetchWithProgress } from './fetch-progress.ts';
+import type { ModelAsset } from './protocol.ts';
+
+export interface EngineCheckResult {
+  provider: string;
+  ok: boolean;
+  /** Largest |onnx − reference| over every element of every hook. */
+  maxAbsDiff: number;
+  worstHook: string;
+  hooks: number;
+  error?: string;
+}
+
+export async function checkEngine(asset: ModelAsset, providers: string[], tokens: number, log: (s: string) => void): Promise<EngineCheckResult[]> {
+  const weights = await fetchWithProgress(asset.weightsUrl, () => {});
+  const tok = await fetchWithProgress(asset.tokenizerUrl, () => {});
+  const { model } = await openLlama2c(weights, { bytes: tok, name: asset.tokenizerName }, asset.name);
+  const ids = [1, ...Array.from({ length: tokens - 1 }, (_, i) => (i * 97 + 5) % model.config.d_vocab)];
+  log(`reference forward pass on ${tokens} tokens…`);
+  const ref = referenceForward(model.config, model.weights, ids);
+  const names = allHookNames(model.config);
+  const results: EngineCheckResult[] = [];
+  for (const provider of providers) {
+    log(`running on ${provider}…`);
+    const hooked = new HookedModel(model, { ort: ort as unknown as OrtModule, executionProviders: [provider], label: provider });
+    try {
+      const out = await hooked.run(ids, names);
+      let worst = 0, worstHook = '';
+      for (const n of names) {
+        const a = out.get(n)!.data, b = ref.hooks.get(n)!;
+        let m = a.length === b.length ? 0 : Infinity;
+        for (let i = 0; i < a.length && m !== Infinity; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
+        if (!(m <= worst)) (worst = m), (worstHook = n);
+      }
+      results.push({ provider, ok: worst <= 1e-4, maxAbsDiff: worst, worstHook, hooks: names.length });
+    } catch (e) {
+      results.push({ provider, ok: false, maxAbsDiff: NaN, worstHook: '', hooks: 0, error: String((e as Error).message ?? e) });
+    } finally {
+      await hooked.release();
+    }
+  }
+  return results;
+}

@@ -1,0 +1,59 @@
+/// <reference lib="webworker" />
+/**
+ * The inference Worker: loads ONNX Runtime Web and the model only when the reader presses
+ * Run, then computes figures with the same core code the build used in Node.
+ * The page cancels a run by terminating this Worker.
+ */
+import type * as OrtWeb from 'onnxruntime-web';
+import { HookedModel } from '../core/engine/hooked-model.ts';
+import type { Backend, OrtModule } from '../core/engine/runtime.ts';
+import { isLenspressError } from '../core/errors.ts';
+import { logitLensFigure } from '../core/figures/logit-lens-figure.ts';
+import { parameterCount } from '../core/model/config.ts';
+import { type OpenedModel, openLlama2c } from '../core/model/open.ts';
+import { fetchWithProgress, sha256Hex } from './fetch-progress.ts';
+import type { ModelAsset, WorkerRequest, WorkerResponse } from './protocol.ts';
+
+const post = (m: WorkerResponse) => (self as unknown as DedicatedWorkerGlobalScope).postMessage(m);
+
+let ortPromise: Promise<typeof OrtWeb> | undefined;
+let loaded: { key: string; opened: OpenedModel; hooked: HookedModel } | undefined;
+
+async function backendFor(choice: WorkerRequest['backend']): Promise<Backend> {
+  post({ type: 'progress', stage: 'runtime', message: 'Loading ONNX Runtime Web…' });
+  ortPromise ??= import('onnxruntime-web');
+  const ort = await ortPromise;
+  const hasWebGpu = 'gpu' in navigator && (await (navigator as unknown as { gpu: { requestAdapter(): Promise<unknown> } }).gpu.requestAdapter().catch(() => null)) !== null;
+  if (choice === 'webgpu' && !hasWebGpu) throw new Error('this browser offers no WebGPU adapter: choose WebAssembly instead');
+  const useGpu = choice === 'webgpu' || (choice === 'auto' && hasWebGpu);
+  return { ort: ort as unknown as OrtModule, executionProviders: useGpu ? ['webgpu'] : ['wasm'], label: useGpu ? 'WebGPU (onnxruntime-web)' : 'WebAssembly (onnxruntime-web)' };
+}
+
+async function loadModel(asset: ModelAsset, backend: Backend): Promise<{ opened: OpenedModel; hooked: HookedModel }> {
+  const key = `${asset.sha256}:${backend.executionProviders.join()}`;
+  if (loaded?.key === key) return loaded;
+  const progress = (what: string) => (l: number, t: number) => post({ type: 'progress', stage: 'download', loaded: l, total: t || asset.bytes, message: `Downloading ${what}…` });
+  const weights = await fetchWithProgress(asset.weightsUrl, progress(asset.name));
+  const digest = await sha256Hex(weights);
+  if (digest !== asset.sha256) throw new Error(`the downloaded ${asset.name} has sha256 ${digest.slice(0, 12)}…, expected ${asset.sha256.slice(0, 12)}…: reload the page (the file may be damaged or cached from another version)`);
+  const tok = await fetchWithProgress(asset.tokenizerUrl, progress('the tokenizer'));
+  const opened = await openLlama2c(weights, { bytes: tok, name: asset.tokenizerName }, asset.name);
+  await loaded?.hooked.release();
+  loaded = { key, opened, hooked: new HookedModel(opened.model, backend) };
+  return loaded;
+}
+
+self.onmessage = async (ev: MessageEvent<WorkerRequest>) => {
+  const req = ev.data;
+  try {
+    const backend = await backendFor(req.backend);
+    const { opened, hooked } = await loadModel(req.model, backend);
+    post({ type: 'progress', stage: 'compute', message: `Running ${req.model.name} on ${backend.label}…` });
+    const provenance = { name: req.model.name, sha256: req.model.sha256, parameters: parameterCount(opened.model.config), format: 'llama2.c .bin' };
+    const data = await logitLensFigure({ hooked, tokenizer: opened.tokenizer, model: provenance, codeVersion: req.codeVersion }, req.prompt, { norm: req.norm, k: req.k });
+    post({ type: 'result', data });
+  } catch (e) {
+    const message = isLenspressError(e) ? e.message : `${(e as Error).message ?? e}`;
+    post({ type: 'error', message });
+  }
+};

@@ -1,0 +1,118 @@
+/**
+ * <lp-logit-lens>: upgrades the server-rendered figure. The static SVG is already there
+ * (readable without JavaScript); this adds the top-k panel on hover/focus, and Run/Stop,
+ * which start and terminate an inference Worker. The runtime and the model load only on Run.
+ */
+import type { LogitLensFigureData } from '../core/figures/logit-lens-figure.ts';
+import type { NormMode } from '../core/onnx/decode-graph.ts';
+import { renderLogitLens } from '../core/render/logit-lens-svg.ts';
+import { displayPiece } from '../core/tokenizer/tokenizer.ts';
+import { pct } from '../core/render/svg.ts';
+import { provenanceText } from '../core/render/provenance-text.ts';
+import type { ModelAsset, WorkerRequest, WorkerResponse } from './protocol.ts';
+
+interface FigureConfig {
+  model: ModelAsset;
+  codeVersion: string;
+  norm: NormMode;
+  k: number;
+}
+
+class LogitLensElement extends HTMLElement {
+  private data!: LogitLensFigureData;
+  private config!: FigureConfig;
+  private worker: Worker | undefined;
+
+  connectedCallback(): void {
+    this.data = JSON.parse(this.querySelector('script.lp-data')!.textContent!) as LogitLensFigureData;
+    this.config = JSON.parse(this.dataset.config!) as FigureConfig;
+    const form = this.querySelector('form')!;
+    form.addEventListener('submit', (e) => (e.preventDefault(), this.run()));
+    this.button('run').disabled = false;
+    this.button('stop').addEventListener('click', () => this.stop('Stopped.'));
+    const frame = this.querySelector('.figure-frame')!;
+    const show = (e: Event) => {
+      const cell = (e.target as Element).closest?.('g.cell');
+      if (cell) this.showDetails(Number(cell.getAttribute('data-row')), Number(cell.getAttribute('data-pos')));
+    };
+    frame.addEventListener('mouseover', show);
+    frame.addEventListener('focusin', show);
+    this.classList.add('lp-live');
+  }
+
+  disconnectedCallback(): void {
+    this.worker?.terminate();
+  }
+
+  private button(name: 'run' | 'stop'): HTMLButtonElement {
+    return this.querySelector(`button[name=${name}]`)!;
+  }
+
+  private status(message: string, progress?: { loaded: number; total: number }): void {
+    this.querySelector('.lp-status')!.textContent = message;
+    const bar = this.querySelector('progress')!;
+    bar.hidden = progress === undefined;
+    if (progress) {
+      bar.max = progress.total || 1;
+      bar.value = progress.loaded;
+    }
+  }
+
+  private showDetails(row: number, pos: number): void {
+    const { grid } = this.data;
+    const cell = grid.cells[row]?.[pos];
+    if (!cell) return;
+    const panel = this.querySelector('.lp-details')!;
+    const head = document.createElement('p');
+    head.textContent = `${grid.rowLabels[row]} · position ${pos} (${displayPiece(grid.pieces[grid.inputIds[pos]])}) · entropy ${cell.entropy.toFixed(2)} nats`;
+    const list = document.createElement('ol');
+    cell.ids.forEach((id, i) => {
+      const li = document.createElement('li');
+      li.textContent = `${displayPiece(grid.pieces[id])} — ${pct(cell.probs[i])}`;
+      list.append(li);
+    });
+    panel.replaceChildren(head, list);
+  }
+
+  private stop(message: string): void {
+    this.worker?.terminate();
+    this.worker = undefined;
+    this.button('run').disabled = false;
+    this.button('stop').hidden = true;
+    this.status(message);
+  }
+
+  private run(): void {
+    this.worker?.terminate();
+    const prompt = (this.querySelector('textarea[name=prompt]') as HTMLTextAreaElement).value;
+    const worker = new Worker(new URL('./lens-worker.ts', import.meta.url), { type: 'module' });
+    this.worker = worker;
+    this.button('run').disabled = true;
+    this.button('stop').hidden = false;
+    this.setAttribute('aria-busy', 'true');
+    worker.onmessage = (ev: MessageEvent<WorkerResponse>) => {
+      const m = ev.data;
+      if (m.type === 'progress') this.status(m.message, m.loaded !== undefined ? { loaded: m.loaded, total: m.total ?? 0 } : undefined);
+      else if (m.type === 'error') (this.stop(`Could not run: ${m.message}`), this.removeAttribute('aria-busy'));
+      else {
+        this.update(m.data);
+        this.stop(`Updated: computed in your browser on ${m.data.provenance.backend}.`);
+        this.removeAttribute('aria-busy');
+      }
+    };
+    worker.onerror = (e) => (this.stop(`Could not run: ${e.message || 'the worker failed to start'}`), this.removeAttribute('aria-busy'));
+    const req: WorkerRequest = { type: 'lens', prompt, norm: this.config.norm, k: this.config.k, model: this.config.model, codeVersion: this.config.codeVersion, backend: (this.dataset.backend as WorkerRequest['backend']) ?? 'auto' };
+    worker.postMessage(req);
+  }
+
+  private update(data: LogitLensFigureData): void {
+    this.data = data;
+    this.querySelector('script.lp-data')!.textContent = JSON.stringify(data);
+    this.querySelector('.figure-frame')!.replaceChildren(renderLogitLens(data, { document }));
+    this.querySelector('.lp-provenance')!.textContent = provenanceText(data.provenance);
+    this.querySelector('.lp-details')!.textContent = 'Hover or focus a cell to see its top tokens.';
+    this.dataset.state = 'live';
+  }
+}
+
+if (!customElements.get('lp-logit-lens')) customElements.define('lp-logit-lens', LogitLensElement);

@@ -1,0 +1,31 @@
+import type { NormMode } from '../core/onnx/decode-graph.ts';
+import { LenspressError } from '../core/errors.ts';
+import { logitLensFigure } from '../core/figures/logit-lens-figure.ts';
+import { displayPiece } from '../core/tokenizer/tokenizer.ts';
+import { codeVersion } from '../node/code-version.ts';
+import { openModel } from '../node/open-model.ts';
+import { parseCommand, requirePrompt } from './main.ts';
+
+const NORMS: NormMode[] = ['none', 'norm', 'model'];
+
+export async function lensCommand(args: string[]): Promise<void> {
+  const values = parseCommand(args, { norm: { type: 'string', default: 'model' }, k: { type: 'string', default: '5' } });
+  const prompt = requirePrompt(values.prompt as string | undefined);
+  const norm = values.norm as NormMode;
+  if (!NORMS.includes(norm)) throw new LenspressError('bad-option', `--norm must be one of ${NORMS.join(', ')}, got "${norm}"`);
+  const k = Number(values.k);
+  const m = await openModel(values.model as string, { tokenizerPath: values.tokenizer as string | undefined });
+  if (!Number.isInteger(k) || k < 1 || k > m.model.config.d_vocab) throw new LenspressError('bad-option', `--k must be a whole number from 1 to ${m.model.config.d_vocab}, got "${values.k}"`);
+  const fig = await logitLensFigure({ hooked: m.hooked, tokenizer: m.tokenizer, model: m.provenance, codeVersion: codeVersion() }, prompt, { norm, k });
+  if (values.json) {
+    console.log(JSON.stringify(fig, null, 2));
+    return;
+  }
+  const { grid } = fig;
+  const show = (id: number) => displayPiece(grid.pieces[id]);
+  const width = 12;
+  const pad = (s: string) => (s.length > width - 1 ? s.slice(0, width - 2) + '…' : s).padEnd(width);
+  console.log(pad('') + grid.inputIds.map((id) => pad(show(id))).join(''));
+  grid.cells.forEach((row, r) => console.log(pad(grid.rowLabels[r]) + row.map((c) => pad(`${show(c.ids[0])} ${(c.probs[0] * 100).toFixed(0)}%`)).join('')));
+  console.log(`\n${fig.provenance.model.name} sha256:${fig.provenance.model.sha256.slice(0, 12)} · norm=${norm} · code ${fig.provenance.codeVersion}`);
+}
