@@ -19,6 +19,8 @@ export interface EngineCheckResult {
   maxAbsDiff: number;
   worstHook: string;
   hooks: number;
+  /** max |Δ| per hook. */
+  perHook: Record<string, number>;
   error?: string;
 }
 
@@ -37,15 +39,20 @@ export async function checkEngine(asset: ModelAsset, providers: string[], tokens
     try {
       const out = await hooked.run(ids, names);
       let worst = 0, worstHook = '';
+      const perHook: Record<string, number> = {};
       for (const n of names) {
         const a = out.get(n)!.data, b = ref.hooks.get(n)!;
         let m = a.length === b.length ? 0 : Infinity;
         for (let i = 0; i < a.length && m !== Infinity; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
-        if (!(m <= worst)) (worst = m), (worstHook = n);
+        perHook[n] = m;
+        if (!(m <= worst)) {
+          worst = m;
+          worstHook = n;
+        }
       }
-      results.push({ provider, ok: worst <= 1e-4, maxAbsDiff: worst, worstHook, hooks: names.length });
+      results.push({ provider, ok: worst <= 1e-4, maxAbsDiff: worst, worstHook, hooks: names.length, perHook });
     } catch (e) {
-      results.push({ provider, ok: false, maxAbsDiff: NaN, worstHook: '', hooks: 0, error: String((e as Error).message ?? e) });
+      results.push({ provider, ok: false, maxAbsDiff: NaN, worstHook: '', hooks: 0, perHook: {}, error: String((e as Error).message ?? e) });
     } finally {
       await hooked.release();
     }

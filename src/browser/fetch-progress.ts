@@ -15,7 +15,10 @@ export async function fetchWithProgress(url: string, onProgress: (loaded: number
   }
   const out = new Uint8Array(loaded);
   let o = 0;
-  for (const c of chunks) (out.set(c, o), (o += c.byteLength));
+  for (const c of chunks) {
+    out.set(c, o);
+    o += c.byteLength;
+  }
   return out;
 }
 

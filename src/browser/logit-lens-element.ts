@@ -74,9 +74,11 @@ class LogitLensElement extends HTMLElement {
     panel.replaceChildren(head, list);
   }
 
-  private stop(message: string): void {
+  private stop(message: string, state?: 'error'): void {
     this.worker?.terminate();
     this.worker = undefined;
+    this.removeAttribute('aria-busy');
+    if (state) this.dataset.state = state;
     this.button('run').disabled = false;
     this.button('stop').hidden = true;
     this.status(message);
@@ -93,14 +95,13 @@ class LogitLensElement extends HTMLElement {
     worker.onmessage = (ev: MessageEvent<WorkerResponse>) => {
       const m = ev.data;
       if (m.type === 'progress') this.status(m.message, m.loaded !== undefined ? { loaded: m.loaded, total: m.total ?? 0 } : undefined);
-      else if (m.type === 'error') (this.stop(`Could not run: ${m.message}`), this.removeAttribute('aria-busy'));
+      else if (m.type === 'error') this.stop(`Could not run: ${m.message}`, 'error');
       else {
         this.update(m.data);
         this.stop(`Updated: computed in your browser on ${m.data.provenance.backend}.`);
-        this.removeAttribute('aria-busy');
       }
     };
-    worker.onerror = (e) => (this.stop(`Could not run: ${e.message || 'the worker failed to start'}`), this.removeAttribute('aria-busy'));
+    worker.onerror = (e) => this.stop(`Could not run: ${e.message || 'the worker failed to start'}`, 'error');
     const req: WorkerRequest = { type: 'lens', prompt, norm: this.config.norm, k: this.config.k, model: this.config.model, codeVersion: this.config.codeVersion, backend: (this.dataset.backend as WorkerRequest['backend']) ?? 'auto' };
     worker.postMessage(req);
   }

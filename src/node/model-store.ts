@@ -81,7 +81,10 @@ async function download(model: KnownModel, file: ModelFile, dest: string, opts: 
   }
   const bytes = new Uint8Array(received);
   let o = 0;
-  for (const c of chunks) (bytes.set(c, o), (o += c.byteLength));
+  for (const c of chunks) {
+    bytes.set(c, o);
+    o += c.byteLength;
+  }
   verify(file, url, bytes);
   await mkdir(path.dirname(dest), { recursive: true });
   const tmp = `${dest}.${process.pid}.${Date.now()}.part`;

@@ -4,7 +4,7 @@
  * L+1 = the final normalised state. Returns plain serialisable data for the renderer.
  */
 import type { HookedModel } from '../engine/hooked-model.ts';
-import type { InferenceSession } from '../engine/runtime.ts';
+import { type InferenceSession, sessionOptions } from '../engine/runtime.ts';
 import { blockHook } from '../model/hooks.ts';
 import { buildDecodeGraph, type NormMode } from '../onnx/decode-graph.ts';
 
@@ -47,7 +47,7 @@ function decodeSession(model: HookedModel, opts: LogitLensOptions): Promise<Infe
   if (!s) {
     const c = model.config;
     const bytes = buildDecodeGraph({ d_model: c.d_model, d_vocab: c.d_vocab, W_dec: model.model.weights.W_U, gamma: model.model.weights.ln_final_w, eps: c.norm_eps, norm: opts.norm, k: opts.k });
-    s = model.backend.ort.InferenceSession.create(bytes, { executionProviders: model.backend.executionProviders });
+    s = model.backend.ort.InferenceSession.create(bytes, sessionOptions(model.backend));
     cache.set(key, s);
   }
   return s;

@@ -6,8 +6,9 @@
 import { LenspressError } from '../errors.ts';
 import type { LoadedModel } from '../model/weights.ts';
 import { hookShape, validateHooks } from '../model/hooks.ts';
-import { buildLlamaGraph } from '../onnx/llama-graph.ts';
-import type { Backend, InferenceSession } from './runtime.ts';
+import { buildLlamaGraph, DEFAULT_ROPE_POSITIONS } from '../onnx/llama-graph.ts';
+import { deltaInput, headKeep, headKeepInput, type Intervention, type InterventionSite, interventionSlots, keepInput, siteTensors, validateInterventions } from '../model/interventions.ts';
+import { type Backend, type InferenceSession, sessionOptions } from './runtime.ts';
 
 export interface HookTensor {
   data: Float32Array;
@@ -39,27 +40,43 @@ export class HookedModel {
     return this.model.config;
   }
 
-  private session(hooks: readonly string[]): Promise<InferenceSession> {
-    const key = [...hooks].sort().join('|');
+  private session(hooks: readonly string[], slots: readonly string[], T: number): Promise<InferenceSession> {
+    // Prompts past the default RoPE table get a graph with a table for the whole context.
+    const maxPositions = T > Math.min(this.config.n_ctx, DEFAULT_ROPE_POSITIONS) ? this.config.n_ctx : undefined;
+    const key = `${[...hooks].sort().join('|')}#${slots.join('|')}#${maxPositions ?? ''}`;
     let s = this.sessions.get(key);
     if (!s) {
-      const bytes = buildLlamaGraph(this.model.config, this.model.weights, { hooks });
-      s = this.backend.ort.InferenceSession.create(bytes, { executionProviders: this.backend.executionProviders, graphOptimizationLevel: 'all' });
+      const bytes = buildLlamaGraph(this.model.config, this.model.weights, { hooks, interventionSlots: slots, maxPositions });
+      s = this.backend.ort.InferenceSession.create(bytes, sessionOptions(this.backend));
       s.catch(() => this.sessions.delete(key)); // a failed create may succeed on retry
       this.sessions.set(key, s);
     }
     return s;
   }
 
-  /** Runs the prompt `ids` and returns exactly the hooks asked for. */
-  async run(ids: readonly number[], hooks: readonly string[]): Promise<HookMap> {
+  /** Runs the prompt `ids` (with optional interventions) and returns exactly the hooks asked for. */
+  async run(ids: readonly number[], hooks: readonly string[], interventions: readonly Intervention[] = []): Promise<HookMap> {
     validateHooks(this.config, hooks);
     validateTokenIds(this.model, ids);
     if (hooks.length === 0) throw new LenspressError('no-hooks', 'ask for at least one hook (for example logits)');
-    const session = await this.session(hooks);
+    const T = ids.length, c = this.config;
+    validateInterventions(c, T, interventions);
+    const slots = interventionSlots(interventions);
+    const session = await this.session(hooks, slots, T);
     const { Tensor } = this.backend.ort;
-    const input = new Tensor('int64', BigInt64Array.from(ids.map(BigInt)), [1, ids.length]);
-    const out = await session.run({ input_ids: input }, [...hooks]);
+    const feeds: Record<string, InstanceType<typeof Tensor>> = { input_ids: new Tensor('int64', BigInt64Array.from(ids.map(BigInt)), [1, T]) };
+    for (const slot of slots) {
+      const [layerText, site] = slot.split('.');
+      const layer = Number(layerText);
+      if (site === 'heads') {
+        feeds[headKeepInput(layer)] = new Tensor('float32', headKeep(c, T, interventions, layer), [1, c.n_heads, T, 1]);
+      } else {
+        const { keep, delta } = siteTensors(c, T, interventions, layer, site as InterventionSite);
+        feeds[keepInput(layer, site as InterventionSite)] = new Tensor('float32', keep, [1, T, 1]);
+        feeds[deltaInput(layer, site as InterventionSite)] = new Tensor('float32', delta, [1, T, c.d_model]);
+      }
+    }
+    const out = await session.run(feeds, [...hooks]);
     const result: HookMap = new Map();
     for (const name of hooks) {
       const t = out[name];

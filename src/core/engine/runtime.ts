@@ -19,3 +19,12 @@ export interface Backend {
 }
 
 export type { InferenceSession };
+
+/**
+ * Session options for every graph. Severity 3 (errors only): ONNX Runtime Web warns at
+ * every WebGPU session that it placed shape ops on the CPU, which is by design here and
+ * would otherwise show as console errors on every Run.
+ */
+export function sessionOptions(backend: Backend): InferenceSession.SessionOptions {
+  return { executionProviders: backend.executionProviders, graphOptimizationLevel: 'all', logSeverityLevel: 3 };
+}

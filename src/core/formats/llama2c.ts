@@ -4,7 +4,7 @@
  * A negative vocab_size means an untied classifier follows the legacy RoPE tables.
  */
 import { LenspressError } from '../errors.ts';
-import type { ModelConfig } from '../model/config.ts';
+import { LLAMA_DEFAULTS, type ModelConfig } from '../model/config.ts';
 import type { BlockWeights, LoadedModel } from '../model/weights.ts';
 
 const HEADER_BYTES = 7 * 4;
@@ -97,6 +97,7 @@ export function parseLlama2cCheckpoint(bytes: Uint8Array, fileName = 'model.bin'
     tied_embeddings: tied,
     bos_token_id: 1,
     eos_token_id: 2,
+    ...LLAMA_DEFAULTS,
   };
   return { config, weights: { W_E, blocks, ln_final_w: lnf, W_U } };
 }

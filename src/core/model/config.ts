@@ -3,8 +3,8 @@
  * Hugging Face's `config.json`). Dimension names follow TransformerLens.
  */
 export interface ModelConfig {
-  /** Architecture family; later issues add mistral, gemma, qwen2. */
-  arch: 'llama';
+  /** Architecture family (Hugging Face: LlamaForCausalLM, MistralForCausalLM, GemmaForCausalLM, Qwen2ForCausalLM). */
+  arch: Architecture;
   d_model: number;
   /** Width of the SwiGLU hidden layer. */
   d_mlp: number;
@@ -27,11 +27,45 @@ export interface ModelConfig {
   tied_embeddings: boolean;
   bos_token_id: number;
   eos_token_id: number;
+  /** MLP activation: SiLU (Llama, Mistral, Qwen2) or the tanh approximation of GELU (Gemma). */
+  act_fn: 'silu' | 'gelu_tanh';
+  /**
+   * Multiplies the token embedding before block 0: 1, or √d_model rounded to the model's
+   * dtype for Gemma (Hugging Face computes it as a tensor of the hidden states' dtype).
+   */
+  embed_scale: number;
+  /** q/k/v projections carry biases (Qwen2). */
+  attn_bias: boolean;
+  /**
+   * Mistral's sliding window W, or null. Query i sees key j iff i − W < j ≤ i: W keys
+   * including itself — Hugging Face's `sliding_window_overlay` (kv_idx > q_idx − W).
+   */
+  sliding_window: number | null;
+  /** RoPE frequency scaling from the config's `rope_scaling`, or null. */
+  rope_scaling: RopeScaling | null;
+  /** The dtype the weights were stored in (they are held as float32 here). */
+  source_dtype: 'float32' | 'float16' | 'bfloat16' | 'q8_0' | 'q4_0';
 }
+
+export type Architecture = 'llama' | 'mistral' | 'gemma' | 'qwen2';
+
+export type RopeScaling =
+  | { type: 'linear'; factor: number }
+  | { type: 'llama3'; factor: number; low_freq_factor: number; high_freq_factor: number; original_max_position_embeddings: number };
+
+/** The defaults of a plain Llama config; format readers override what their files say. */
+export const LLAMA_DEFAULTS = {
+  act_fn: 'silu',
+  embed_scale: 1,
+  attn_bias: false,
+  sliding_window: null,
+  rope_scaling: null,
+  source_dtype: 'float32',
+} as const satisfies Partial<ModelConfig>;
 
 /** Number of parameters, counting a tied unembedding once. */
 export function parameterCount(c: ModelConfig): number {
-  const attn = c.d_model * c.d_head * (2 * c.n_heads + 2 * c.n_kv_heads);
+  const attn = c.d_model * c.d_head * (2 * c.n_heads + 2 * c.n_kv_heads) + (c.attn_bias ? c.d_head * (c.n_heads + 2 * c.n_kv_heads) : 0);
   const mlp = 3 * c.d_model * c.d_mlp;
   const norms = 2 * c.d_model;
   const embed = c.d_vocab * c.d_model * (c.tied_embeddings ? 1 : 2);

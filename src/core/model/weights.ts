@@ -6,8 +6,13 @@ import type { ModelConfig } from './config.ts';
  * TransformerLens (W_Q, W_K, W_V, W_O; mlp W_gate, W_in, W_out; ln1/ln2 scales).
  */
 export interface BlockWeights {
+  /** RMSNorm scales as multiplied: Gemma's stored γ becomes 1 + γ at load time. */
   ln1_w: Float32Array; // [d_model]
   W_Q: Float32Array; // [n_heads*d_head, d_model]
+  /** q/k/v biases, present when config.attn_bias (Qwen2). */
+  b_Q?: Float32Array; // [n_heads*d_head]
+  b_K?: Float32Array; // [n_kv_heads*d_head]
+  b_V?: Float32Array; // [n_kv_heads*d_head]
   W_K: Float32Array; // [n_kv_heads*d_head, d_model]
   W_V: Float32Array; // [n_kv_heads*d_head, d_model]
   W_O: Float32Array; // [d_model, n_heads*d_head]

@@ -1,6 +1,7 @@
 /**
- * The instrumented Llama graph: the forward pass as plain ONNX ops (opset 17), with every
- * requested hook point exposed as a graph output named as in TransformerLens.
+ * The instrumented graph for the Llama family (Llama, Mistral, Gemma, Qwen2): the forward
+ * pass as plain ONNX ops (opset 17), every requested hook point a graph output named as in
+ * TransformerLens, every intervention slot a pair of graph inputs.
  *
  * Layout choices, each for a measured reason:
  * - weights are stored transposed ([in, out]) so each projection is one MatMul, no Transpose;
@@ -9,16 +10,23 @@
  * - grouped-query attention repeats each key/value head for its *adjacent* query heads
  *   (Unsqueeze → Expand → Reshape); Tile would interleave them wrongly;
  * - a tensor that is two hooks (hook_embed = blocks.0.hook_resid_pre) gets an Identity per
- *   hook, because one ONNX value cannot carry two output names.
+ *   hook, because one ONNX value cannot carry two output names;
+ * - nodes only a hook needs (per-head results, their norms) are added only when asked for.
  */
 import type { ModelConfig } from '../model/config.ts';
 import type { ModelWeights } from '../model/weights.ts';
-import { blockHook, validateHooks } from '../model/hooks.ts';
+import { blockHook, type BlockHook, validateHooks } from '../model/hooks.ts';
+import { deltaInput, headKeepInput, type InterventionSite, keepInput } from '../model/interventions.ts';
+import { ropeInvFreq } from '../model/rope.ts';
 import { DataType, GraphBuilder } from './graph-builder.ts';
 
 export interface LlamaGraphOptions {
   /** Hook names to expose as outputs (see model/hooks.ts); `logits` is one of them. */
   hooks: readonly string[];
+  /** Intervention slots ("layer.site" or "layer.heads", see interventionSlots) to give inputs. */
+  interventionSlots?: readonly string[];
+  /** Longest prompt the graph accepts (RoPE table rows); default min(n_ctx, 4096). */
+  maxPositions?: number;
 }
 
 /** Transposes a row-major [rows, cols] matrix into [cols, rows]. */
@@ -28,24 +36,39 @@ export function transpose(m: Float32Array, rows: number, cols: number): Float32A
   return out;
 }
 
-/** inv_freq repeated to d_head entries and the pairing matrix R, for `rope_style`. */
-function ropeConstants(c: ModelConfig): { invFreq: Float32Array; R: Float32Array } {
+/**
+ * RoPE tables cos/sin [positions, d_head] (each pair's angle repeated on both of its
+ * dimensions) and the pairing matrix R. The tables are computed here in float64 from the
+ * float32 angle pos·θ_i (as llama2.c and Hugging Face form it) and stored, rather than
+ * computed in-graph with Cos/Sin: WGSL only bounds sin/cos error on [−π, π], and SwiftShader's
+ * WebGPU was 1e-3 off at position 63.
+ */
+function ropeConstants(c: ModelConfig, positions: number): { cos: Float32Array; sin: Float32Array; R: Float32Array } {
   const dh = c.d_head, half = dh / 2;
-  const invFreq = new Float32Array(dh);
+  const invFreq = ropeInvFreq(c);
+  const cos = new Float32Array(positions * dh), sin = new Float32Array(positions * dh);
   const R = new Float32Array(dh * dh); // [d_head, d_head], (x·R)[a] = -x[b], (x·R)[b] = x[a]
   for (let i = 0; i < half; i++) {
-    const f = 1 / Math.pow(c.rope_theta, (2 * i) / dh);
     const [a, b] = c.rope_style === 'interleaved' ? [2 * i, 2 * i + 1] : [i, i + half];
-    invFreq[a] = invFreq[b] = f;
+    const f = Math.fround(invFreq[i]);
+    for (let p = 0; p < positions; p++) {
+      const angle = Math.fround(p * f);
+      cos[p * dh + a] = cos[p * dh + b] = Math.cos(angle);
+      sin[p * dh + a] = sin[p * dh + b] = Math.sin(angle);
+    }
     R[b * dh + a] = -1;
     R[a * dh + b] = 1;
   }
-  return { invFreq, R };
+  return { cos, sin, R };
 }
+
+/** Rows of the RoPE tables a graph holds: enough for short prompts without a huge table. */
+export const DEFAULT_ROPE_POSITIONS = 4096;
 
 export function buildLlamaGraph(c: ModelConfig, w: ModelWeights, opts: LlamaGraphOptions): Uint8Array {
   validateHooks(c, opts.hooks);
   const wanted = new Set(opts.hooks);
+  const slots = new Set(opts.interventionSlots ?? []);
   const g = new GraphBuilder('lenspress-llama');
   const d = c.d_model, dh = c.d_head, H = c.n_heads, Hkv = c.n_kv_heads;
 
@@ -54,72 +77,115 @@ export function buildLlamaGraph(c: ModelConfig, w: ModelWeights, opts: LlamaGrap
     g.node('Identity', [value], {}, [name]);
     g.output(name, DataType.FLOAT, [1, ...dims]);
   };
-  const linear = (x: string, W: Float32Array, nOut: number, nIn: number, hint: string) =>
-    g.op('MatMul', [x, g.initializer(hint, transpose(W, nOut, nIn), [nIn, nOut])]);
+  const weightT = (W: Float32Array, nOut: number, nIn: number, hint: string) => g.initializer(hint, transpose(W, nOut, nIn), [nIn, nOut]);
+  const linear = (x: string, W: Float32Array, nOut: number, nIn: number, hint: string, bias?: Float32Array) => {
+    const y = g.op('MatMul', [x, weightT(W, nOut, nIn, hint)]);
+    return bias ? g.op('Add', [y, g.initializer(`${hint}.bias`, bias, [nOut])]) : y;
+  };
   const eps = g.constFloat([c.norm_eps], []);
   const rmsnorm = (x: string, gamma: Float32Array, hint: string) => {
     const ms = g.op('ReduceMean', [g.op('Mul', [x, x])], { axes: { ints: [-1] }, keepdims: { i: 1 } });
     const normed = g.op('Div', [x, g.op('Sqrt', [g.op('Add', [ms, eps])])]);
     return g.op('Mul', [normed, g.initializer(hint, gamma, [d])]);
   };
+  const activation = (x: string) => {
+    if (c.act_fn === 'silu') return g.op('Mul', [x, g.op('Sigmoid', [x])]);
+    // GELU, tanh approximation: 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))); opset 17 has no Gelu op
+    const x3 = g.op('Mul', [g.op('Mul', [x, x]), x]);
+    const inner = g.op('Mul', [g.op('Add', [x, g.op('Mul', [x3, g.constFloat([0.044715], [])])]), g.constFloat([Math.sqrt(2 / Math.PI)], [])]);
+    return g.op('Mul', [g.op('Mul', [x, g.constFloat([0.5], [])]), g.op('Add', [g.op('Tanh', [inner]), g.constFloat([1], [])])]);
+  };
+  /** h' = keep ⊙ h + delta, when this (layer, site) has an intervention slot. */
+  const intervene = (l: number, site: InterventionSite, h: string) => {
+    if (!slots.has(`${l}.${site}`)) return h;
+    const keep = g.input(keepInput(l, site), DataType.FLOAT, [1, 'pos', 1]);
+    const delta = g.input(deltaInput(l, site), DataType.FLOAT, [1, 'pos', d]);
+    return g.op('Add', [g.op('Mul', [h, keep]), delta]);
+  };
 
   const ids = g.input('input_ids', DataType.INT64, [1, 'pos']);
 
-  // Positions 0..T-1, the causal mask and the RoPE tables, computed in-graph for any length.
+  // Positions 0..T-1, the causal (and sliding-window) mask and the RoPE tables, in-graph.
   const T = g.op('Gather', [g.op('Shape', [ids]), g.constInt64([1], [])], { axis: { i: 0 } });
   const positions = g.op('Range', [g.constInt64([0], []), T, g.constInt64([1], [])]); // [pos]
-  const posF = g.op('Cast', [positions], { to: { i: DataType.FLOAT } });
-  const { invFreq, R } = ropeConstants(c);
-  const angles = g.op('Mul', [g.op('Unsqueeze', [posF, g.constInt64([1])]), g.initializer('rope_inv_freq', invFreq, [dh])]); // [pos, d_head]
-  const cos = g.op('Cos', [angles]), sin = g.op('Sin', [angles]);
+  const P = opts.maxPositions ?? Math.min(c.n_ctx, DEFAULT_ROPE_POSITIONS);
+  const tables = ropeConstants(c, P);
+  const cos = g.op('Gather', [g.initializer('rope_cos', tables.cos, [P, dh]), positions], { axis: { i: 0 } }); // [pos, d_head]
+  const sin = g.op('Gather', [g.initializer('rope_sin', tables.sin, [P, dh]), positions], { axis: { i: 0 } });
+  const R = tables.R;
   const ropeR = g.initializer('rope_R', R, [dh, dh]);
   const rope = (x: string) => g.op('Add', [g.op('Mul', [x, cos]), g.op('Mul', [g.op('MatMul', [x, ropeR]), sin])]);
-  const future = g.op('Greater', [g.op('Unsqueeze', [positions, g.constInt64([0])]), g.op('Unsqueeze', [positions, g.constInt64([1])])]); // [pos(q), pos(k)]: k > q
-  const mask = g.op('Where', [future, g.constFloat([-Infinity], []), g.constFloat([0], [])]);
+  const qPos = g.op('Unsqueeze', [positions, g.constInt64([1])]), kPos = g.op('Unsqueeze', [positions, g.constInt64([0])]);
+  let hidden = g.op('Greater', [kPos, qPos]); // [pos(q), pos(k)]: key in the future
+  if (c.sliding_window) hidden = g.op('Or', [hidden, g.op('GreaterOrEqual', [g.op('Sub', [qPos, kPos]), g.constInt64([c.sliding_window], [])])]);
+  const mask = g.op('Where', [hidden, g.constFloat([-Infinity], []), g.constFloat([0], [])]);
   const scale = g.constFloat([1 / Math.sqrt(dh)], []);
 
-  const headsShape = (n: number) => g.constInt64([1, -1, n, dh]);
-  const splitHeads = (x: string, n: number) => g.op('Transpose', [g.op('Reshape', [x, headsShape(n)])], { perm: { ints: [0, 2, 1, 3] } }); // [1, n, pos, d_head]
+  const toHeads = (x: string, n: number) => g.op('Reshape', [x, g.constInt64([1, -1, n, dh])]); // [1, pos, n, d_head]
+  const headsFirst = (x: string) => g.op('Transpose', [x], { perm: { ints: [0, 2, 1, 3] } }); // ⇄ [1, n, pos, ·]
   const repeatKv = (x: string) => {
     if (H === Hkv) return x;
-    const rep = H / Hkv;
-    const expanded = g.op('Expand', [g.op('Unsqueeze', [x, g.constInt64([2])]), g.constInt64([1, 1, rep, 1, 1])]); // [1, Hkv, rep, pos, d_head]
+    const expanded = g.op('Expand', [g.op('Unsqueeze', [x, g.constInt64([2])]), g.constInt64([1, 1, H / Hkv, 1, 1])]); // [1, Hkv, rep, pos, d_head]
     return g.op('Reshape', [expanded, g.constInt64([1, H, -1, dh])]);
   };
 
-  // Token embedding
+  // Token embedding (Gemma scales it by √d_model)
   let x = g.op('Gather', [g.initializer('W_E', w.W_E, [c.d_vocab, d]), ids], { axis: { i: 0 } }); // [1, pos, d_model]
+  if (c.embed_scale !== 1) x = g.op('Mul', [x, g.constFloat([c.embed_scale], [])]);
   hook('hook_embed', x, ['pos', d]);
 
   for (let l = 0; l < c.n_layers; l++) {
     const b = w.blocks[l];
-    const name = (h: Parameters<typeof blockHook>[1]) => blockHook(l, h);
+    const name = (h: BlockHook) => blockHook(l, h);
+    x = intervene(l, 'resid_pre', x);
     hook(name('hook_resid_pre'), x, ['pos', d]);
 
     // Attention
     const xn = rmsnorm(x, b.ln1_w, `blocks.${l}.ln1.w`);
-    const q = rope(splitHeads(linear(xn, b.W_Q, H * dh, d, `blocks.${l}.attn.W_Q`), H));
-    const k = rope(splitHeads(linear(xn, b.W_K, Hkv * dh, d, `blocks.${l}.attn.W_K`), Hkv));
-    const v = splitHeads(linear(xn, b.W_V, Hkv * dh, d, `blocks.${l}.attn.W_V`), Hkv);
-    const kT = g.op('Transpose', [repeatKv(k)], { perm: { ints: [0, 1, 3, 2] } });
-    const scores = g.op('Add', [g.op('Mul', [g.op('MatMul', [q, kT]), scale]), mask]); // [1, H, pos, pos]
+    const q = toHeads(linear(xn, b.W_Q, H * dh, d, `blocks.${l}.attn.W_Q`, b.b_Q), H);
+    const k = toHeads(linear(xn, b.W_K, Hkv * dh, d, `blocks.${l}.attn.W_K`, b.b_K), Hkv);
+    const v = toHeads(linear(xn, b.W_V, Hkv * dh, d, `blocks.${l}.attn.W_V`, b.b_V), Hkv);
+    hook(name('attn.hook_q'), q, ['pos', H, dh]);
+    hook(name('attn.hook_k'), k, ['pos', Hkv, dh]);
+    hook(name('attn.hook_v'), v, ['pos', Hkv, dh]);
+    const kT = g.op('Transpose', [repeatKv(rope(headsFirst(k)))], { perm: { ints: [0, 1, 3, 2] } });
+    const scores = g.op('Add', [g.op('Mul', [g.op('MatMul', [rope(headsFirst(q)), kT]), scale]), mask]); // [1, H, pos, pos]
     const pattern = g.op('Softmax', [scores], { axis: { i: -1 } });
     hook(name('attn.hook_pattern'), pattern, [H, 'pos', 'pos']);
-    const z = g.op('MatMul', [pattern, repeatKv(v)]); // [1, H, pos, d_head]
-    const zFlat = g.op('Reshape', [g.op('Transpose', [z], { perm: { ints: [0, 2, 1, 3] } }), g.constInt64([1, -1, H * dh])]);
-    const attnOut = linear(zFlat, b.W_O, d, H * dh, `blocks.${l}.attn.W_O`);
+    let z = g.op('MatMul', [pattern, repeatKv(headsFirst(v))]); // [1, H, pos, d_head]
+    if (slots.has(`${l}.heads`)) z = g.op('Mul', [z, g.input(headKeepInput(l), DataType.FLOAT, [1, H, 'pos', 1])]);
+    const zPosFirst = headsFirst(z); // [1, pos, H, d_head]
+    hook(name('attn.hook_z'), zPosFirst, ['pos', H, dh]);
+    const W_O_T = weightT(b.W_O, d, H * dh, `blocks.${l}.attn.W_O`); // [H*d_head, d_model]
+    let attnOut = g.op('MatMul', [g.op('Reshape', [zPosFirst, g.constInt64([1, -1, H * dh])]), W_O_T]);
+
+    const perHead = ['attn.hook_result', 'attn.hook_result_norm', 'attn.hook_result_cos'] as const;
+    if (perHead.some((h) => wanted.has(name(h)))) {
+      // δ_att^(ℓ,h) = z_h · W_O[h-slice]: the same W_O, viewed as [H, d_head, d_model]
+      const W_O_heads = g.op('Reshape', [W_O_T, g.constInt64([H, dh, d])]);
+      const result = headsFirst(g.op('MatMul', [z, W_O_heads])); // [1, pos, H, d_model]
+      hook(name('attn.hook_result'), result, ['pos', H, d]);
+      const norm = g.op('ReduceL2', [result], { axes: { ints: [-1] }, keepdims: { i: 0 } }); // [1, pos, H]
+      hook(name('attn.hook_result_norm'), norm, ['pos', H]);
+      if (wanted.has(name('attn.hook_result_cos'))) {
+        const total = g.op('Unsqueeze', [attnOut, g.constInt64([2])]); // [1, pos, 1, d_model]
+        const dot = g.op('ReduceSum', [g.op('Mul', [result, total]), g.constInt64([-1])], { keepdims: { i: 0 } });
+        const totalNorm = g.op('ReduceL2', [total], { axes: { ints: [-1] }, keepdims: { i: 0 } }); // [1, pos, 1]
+        hook(name('attn.hook_result_cos'), g.op('Div', [dot, g.op('Add', [g.op('Mul', [norm, totalNorm]), g.constFloat([1e-12], [])])]), ['pos', H]);
+      }
+    }
+    attnOut = intervene(l, 'attn_out', attnOut);
     hook(name('hook_attn_out'), attnOut, ['pos', d]);
-    const mid = g.op('Add', [x, attnOut]);
+    const mid = intervene(l, 'resid_mid', g.op('Add', [x, attnOut]));
     hook(name('hook_resid_mid'), mid, ['pos', d]);
 
-    // SwiGLU MLP
+    // Gated MLP
     const mn = rmsnorm(mid, b.ln2_w, `blocks.${l}.ln2.w`);
     const gate = linear(mn, b.W_gate, c.d_mlp, d, `blocks.${l}.mlp.W_gate`);
     const up = linear(mn, b.W_in, c.d_mlp, d, `blocks.${l}.mlp.W_in`);
-    const act = g.op('Mul', [g.op('Mul', [gate, g.op('Sigmoid', [gate])]), up]);
-    const mlpOut = linear(act, b.W_out, d, c.d_mlp, `blocks.${l}.mlp.W_out`);
+    const mlpOut = intervene(l, 'mlp_out', linear(g.op('Mul', [activation(gate), up]), b.W_out, d, c.d_mlp, `blocks.${l}.mlp.W_out`));
     hook(name('hook_mlp_out'), mlpOut, ['pos', d]);
-    x = g.op('Add', [mid, mlpOut]);
+    x = intervene(l, 'resid_post', g.op('Add', [mid, mlpOut]));
     hook(name('hook_resid_post'), x, ['pos', d]);
   }
 
