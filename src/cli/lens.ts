@@ -1,22 +1,18 @@
 import type { NormMode } from '../core/onnx/decode-graph.ts';
-import { LenspressError } from '../core/errors.ts';
 import { logitLensFigure } from '../core/figures/logit-lens-figure.ts';
 import { displayPiece } from '../core/tokenizer/tokenizer.ts';
-import { codeVersion } from '../node/code-version.ts';
-import { openModel } from '../node/open-model.ts';
-import { parseCommand, requirePrompt } from './main.ts';
+import { choiceFlag, intFlag, parseCommand, requirePrompt } from './args.ts';
+import { openFromFlags } from './open.ts';
 
 const NORMS: NormMode[] = ['none', 'norm', 'model'];
 
 export async function lensCommand(args: string[]): Promise<void> {
   const values = parseCommand(args, { norm: { type: 'string', default: 'model' }, k: { type: 'string', default: '5' } });
   const prompt = requirePrompt(values.prompt as string | undefined);
-  const norm = values.norm as NormMode;
-  if (!NORMS.includes(norm)) throw new LenspressError('bad-option', `--norm must be one of ${NORMS.join(', ')}, got "${norm}"`);
-  const k = Number(values.k);
-  const m = await openModel(values.model as string, { tokenizerPath: values.tokenizer as string | undefined });
-  if (!Number.isInteger(k) || k < 1 || k > m.model.config.d_vocab) throw new LenspressError('bad-option', `--k must be a whole number from 1 to ${m.model.config.d_vocab}, got "${values.k}"`);
-  const fig = await logitLensFigure({ hooked: m.hooked, tokenizer: m.tokenizer, model: m.provenance, codeVersion: codeVersion() }, prompt, { norm, k });
+  const norm = choiceFlag('norm', values.norm, NORMS);
+  const m = await openFromFlags(values);
+  const k = intFlag('k', values.k, 1, m.model.config.d_vocab);
+  const fig = await logitLensFigure(m.figure, prompt, { norm, k });
   if (values.json) {
     console.log(JSON.stringify(fig, null, 2));
     return;

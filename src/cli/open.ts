@@ -1,0 +1,9 @@
+/** Opens the model a command's --model/--tokenizer flags name, with its figure context. */
+import type { FigureContext } from '../core/figures/logit-lens-figure.ts';
+import { codeVersion } from '../node/code-version.ts';
+import { type NodeModel, openModel } from '../node/open-model.ts';
+
+export async function openFromFlags(values: Record<string, string | boolean | undefined>): Promise<NodeModel & { figure: FigureContext }> {
+  const m = await openModel(values.model as string, { tokenizerPath: values.tokenizer as string | undefined });
+  return { ...m, figure: { hooked: m.hooked, tokenizer: m.tokenizer, model: m.provenance, codeVersion: codeVersion() } };
+}
