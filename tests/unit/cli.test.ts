@@ -46,6 +46,45 @@ describe('lenspress lens', () => {
   });
 });
 
+describe('lenspress run and inspect', () => {
+  it('run --ids prints tokens, every position\'s logits and the requested hooks as nested arrays', () => {
+    const r = cli(['run', '--model', 'stories260K', '--ids', '1,403,407', '--hooks', 'blocks.0.hook_resid_post,blocks.1.attn.hook_pattern', '--json']);
+    expect(r.code).toBe(0);
+    const j = JSON.parse(r.out);
+    expect(j.tokens).toEqual(['<s>', '▁Once', '▁upon']);
+    expect(j.logits.length).toBe(3);
+    expect(j.logits[0].length).toBe(512);
+    GOLDEN.logitsAtBos.forEach((v, i) => expect(Math.abs(j.logits[0][i] - v)).toBeLessThan(1e-4));
+    expect(j.hooks['blocks.0.hook_resid_post'].length).toBe(3);
+    expect(j.hooks['blocks.0.hook_resid_post'][0].length).toBe(64);
+    expect(j.hooks['blocks.1.attn.hook_pattern'].length).toBe(8);
+    expect(j.hooks['blocks.1.attn.hook_pattern'][0][0]).toEqual([1, 0, 0]);
+  });
+
+  it('run rejects an unknown hook by name', () => {
+    const r = cli(['run', '--ids', '1', '--hooks', 'blocks.0.hook_nothing']);
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/unknown hook: blocks.0.hook_nothing/);
+  });
+
+  it('inspect prints architecture, parameter count and a memory estimate', () => {
+    const r = cli(['inspect', '--model', 'stories260K', '--json']);
+    expect(r.code).toBe(0);
+    const j = JSON.parse(r.out);
+    expect(j.parameters).toBe(260032);
+    expect(j.config.arch).toBe('llama');
+    expect(j.tensorGroups.attention.parameters).toBe(5 * (64 * 64 * 2 + 64 * 32 * 2));
+    expect(j.memory.weightsBytes).toBe(260032 * 4);
+  });
+
+  it('generate samples reproducibly with a seed', () => {
+    const args = ['generate', '--prompt', 'Tom had', '--temperature', '0.9', '--top-p', '0.9', '--seed', '5', '--max-new-tokens', '20', '--json'];
+    const a = JSON.parse(cli(args).out), b = JSON.parse(cli(args).out);
+    expect(a.ids).toEqual(b.ids);
+    expect(a.sampling).toEqual({ temperature: 0.9, topK: 0, topP: 0.9, seed: 5 });
+  });
+});
+
 describe('bad input: one clear line, non-zero exit, no stack trace', () => {
   const cases: [string, string[], RegExp][] = [
     ['unknown model', ['lens', '--model', 'llama-9000', '--prompt', 'x'], /unknown model "llama-9000": expected a known model name \(stories260K\)/],

@@ -18,6 +18,13 @@ export interface HookTensor {
 
 export type HookMap = Map<string, HookTensor>;
 
+/** Keys (after RoPE) and values of every layer for the positions seen so far: [n_kv_heads, length, d_head] each. */
+export interface KvCache {
+  length: number;
+  keys: Float32Array[];
+  values: Float32Array[];
+}
+
 export function validateTokenIds(model: LoadedModel, ids: readonly number[]): void {
   const { n_ctx, d_vocab } = model.config;
   if (ids.length === 0) throw new LenspressError('empty-prompt', 'the prompt is empty: give at least one token');
@@ -40,13 +47,13 @@ export class HookedModel {
     return this.model.config;
   }
 
-  private session(hooks: readonly string[], slots: readonly string[], T: number): Promise<InferenceSession> {
-    // Prompts past the default RoPE table get a graph with a table for the whole context.
+  private session(hooks: readonly string[], slots: readonly string[], T: number, kvCache = false): Promise<InferenceSession> {
+    // Sequences past the default RoPE table get a graph with a table for the whole context.
     const maxPositions = T > Math.min(this.config.n_ctx, DEFAULT_ROPE_POSITIONS) ? this.config.n_ctx : undefined;
-    const key = `${[...hooks].sort().join('|')}#${slots.join('|')}#${maxPositions ?? ''}`;
+    const key = `${[...hooks].sort().join('|')}#${slots.join('|')}#${maxPositions ?? ''}#${kvCache}`;
     let s = this.sessions.get(key);
     if (!s) {
-      const bytes = buildLlamaGraph(this.model.config, this.model.weights, { hooks, interventionSlots: slots, maxPositions });
+      const bytes = buildLlamaGraph(this.model.config, this.model.weights, { hooks, interventionSlots: slots, maxPositions, kvCache });
       s = this.backend.ort.InferenceSession.create(bytes, sessionOptions(this.backend));
       s.catch(() => this.sessions.delete(key)); // a failed create may succeed on retry
       this.sessions.set(key, s);
@@ -84,6 +91,37 @@ export class HookedModel {
       // Tensors from a WebGPU session may live on the GPU; `data` above is the CPU copy.
     }
     return result;
+  }
+
+  /**
+   * One generation step with the key/value cache: runs `ids` (the prompt, then one token at
+   * a time) after the `cache` positions and returns the hooks of the new positions only,
+   * plus the extended cache. With `cache` null this is the prefill.
+   */
+  async step(ids: readonly number[], cache: KvCache | null, hooks: readonly string[]): Promise<{ hooks: HookMap; cache: KvCache }> {
+    validateHooks(this.config, hooks);
+    const c = this.config, past = cache?.length ?? 0, T = ids.length;
+    if (T === 0) throw new LenspressError('empty-prompt', 'the prompt is empty: give at least one token');
+    validateTokenIds(this.model, [...new Array<number>(past).fill(0), ...ids]);
+    const session = await this.session(hooks, [], past + T, true);
+    const { Tensor } = this.backend.ort;
+    const feeds: Record<string, InstanceType<typeof Tensor>> = { input_ids: new Tensor('int64', BigInt64Array.from(ids.map(BigInt)), [1, T]) };
+    const kvDims = [1, c.n_kv_heads, past, c.d_head];
+    for (let l = 0; l < c.n_layers; l++) {
+      feeds[`past_key.${l}`] = new Tensor('float32', cache?.keys[l] ?? new Float32Array(0), kvDims);
+      feeds[`past_value.${l}`] = new Tensor('float32', cache?.values[l] ?? new Float32Array(0), kvDims);
+    }
+    const fetches = [...hooks];
+    for (let l = 0; l < c.n_layers; l++) fetches.push(`present_key.${l}`, `present_value.${l}`);
+    const out = await session.run(feeds, fetches);
+    const result: HookMap = new Map();
+    for (const name of hooks) result.set(name, { data: out[name].data as Float32Array, dims: hookShape(c, name, T, past + T) });
+    const next: KvCache = { length: past + T, keys: [], values: [] };
+    for (let l = 0; l < c.n_layers; l++) {
+      next.keys.push(out[`present_key.${l}`].data as Float32Array);
+      next.values.push(out[`present_value.${l}`].data as Float32Array);
+    }
+    return { hooks: result, cache: next };
   }
 
   async release(): Promise<void> {

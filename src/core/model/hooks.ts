@@ -37,14 +37,14 @@ export function allHookNames(c: ModelConfig): string[] {
   return names;
 }
 
-/** Shape of a hook's tensor for a prompt of `pos` tokens. */
-export function hookShape(c: ModelConfig, name: string, pos: number): number[] {
+/** Shape of a hook's tensor for `pos` new tokens attending to `keys` positions (= pos without a cache). */
+export function hookShape(c: ModelConfig, name: string, pos: number, keys = pos): number[] {
   const suffix = name.replace(/^blocks\.\d+\./, '');
   switch (suffix) {
     case 'logits':
       return [pos, c.d_vocab];
     case 'attn.hook_pattern':
-      return [c.n_heads, pos, pos];
+      return [c.n_heads, pos, keys];
     case 'attn.hook_q':
     case 'attn.hook_z':
       return [pos, c.n_heads, c.d_head];

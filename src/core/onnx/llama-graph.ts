@@ -25,8 +25,15 @@ export interface LlamaGraphOptions {
   hooks: readonly string[];
   /** Intervention slots ("layer.site" or "layer.heads", see interventionSlots) to give inputs. */
   interventionSlots?: readonly string[];
-  /** Longest prompt the graph accepts (RoPE table rows); default min(n_ctx, 4096). */
+  /** Longest sequence the graph accepts (RoPE table rows); default min(n_ctx, 4096). */
   maxPositions?: number;
+  /**
+   * Adds a key/value cache for generation: inputs `past_key.{l}` / `past_value.{l}`
+   * [1, n_kv_heads, past, d_head] (keys after RoPE), outputs `present_key.{l}` /
+   * `present_value.{l}` with the new positions appended. The new tokens sit at positions
+   * past..past+pos−1, and every hook covers only them (attn.hook_pattern: [H, pos, past+pos]).
+   */
+  kvCache?: boolean;
 }
 
 /** Transposes a row-major [rows, cols] matrix into [cols, rows]. */
@@ -106,17 +113,28 @@ export function buildLlamaGraph(c: ModelConfig, w: ModelWeights, opts: LlamaGrap
   const ids = g.input('input_ids', DataType.INT64, [1, 'pos']);
 
   // Positions 0..T-1, the causal (and sliding-window) mask and the RoPE tables, in-graph.
-  const T = g.op('Gather', [g.op('Shape', [ids]), g.constInt64([1], [])], { axis: { i: 0 } });
-  const positions = g.op('Range', [g.constInt64([0], []), T, g.constInt64([1], [])]); // [pos]
-  const P = opts.maxPositions ?? Math.min(c.n_ctx, DEFAULT_ROPE_POSITIONS);
-  const tables = ropeConstants(c, P);
-  const cos = g.op('Gather', [g.initializer('rope_cos', tables.cos, [P, dh]), positions], { axis: { i: 0 } }); // [pos, d_head]
-  const sin = g.op('Gather', [g.initializer('rope_sin', tables.sin, [P, dh]), positions], { axis: { i: 0 } });
+  const dimOf = (x: string, axis: number) => g.op('Gather', [g.op('Shape', [x]), g.constInt64([axis], [])], { axis: { i: 0 } });
+  const T = dimOf(ids, 1);
+  const pastKey = (l: number) => `past_key.${l}`, pastValue = (l: number) => `past_value.${l}`;
+  if (opts.kvCache) {
+    for (let l = 0; l < c.n_layers; l++) {
+      g.input(pastKey(l), DataType.FLOAT, [1, Hkv, 'past', dh]);
+      g.input(pastValue(l), DataType.FLOAT, [1, Hkv, 'past', dh]);
+    }
+  }
+  const past = opts.kvCache ? dimOf(pastKey(0), 2) : g.constInt64([0], []);
+  const one = g.constInt64([1], []);
+  const positions = g.op('Range', [past, g.op('Add', [past, T]), one]); // [pos]: the new tokens' positions
+  const keyPositions = opts.kvCache ? g.op('Range', [g.constInt64([0], []), g.op('Add', [past, T]), one]) : positions; // [keys]
+  const tableRows = opts.maxPositions ?? Math.min(c.n_ctx, DEFAULT_ROPE_POSITIONS);
+  const tables = ropeConstants(c, tableRows);
+  const cos = g.op('Gather', [g.initializer('rope_cos', tables.cos, [tableRows, dh]), positions], { axis: { i: 0 } }); // [pos, d_head]
+  const sin = g.op('Gather', [g.initializer('rope_sin', tables.sin, [tableRows, dh]), positions], { axis: { i: 0 } });
   const R = tables.R;
   const ropeR = g.initializer('rope_R', R, [dh, dh]);
   const rope = (x: string) => g.op('Add', [g.op('Mul', [x, cos]), g.op('Mul', [g.op('MatMul', [x, ropeR]), sin])]);
-  const qPos = g.op('Unsqueeze', [positions, g.constInt64([1])]), kPos = g.op('Unsqueeze', [positions, g.constInt64([0])]);
-  let hidden = g.op('Greater', [kPos, qPos]); // [pos(q), pos(k)]: key in the future
+  const qPos = g.op('Unsqueeze', [positions, g.constInt64([1])]), kPos = g.op('Unsqueeze', [keyPositions, g.constInt64([0])]);
+  let hidden = g.op('Greater', [kPos, qPos]); // [pos, keys]: key in the future
   if (c.sliding_window) hidden = g.op('Or', [hidden, g.op('GreaterOrEqual', [g.op('Sub', [qPos, kPos]), g.constInt64([c.sliding_window], [])])]);
   const mask = g.op('Where', [hidden, g.constFloat([-Infinity], []), g.constFloat([0], [])]);
   const scale = g.constFloat([1 / Math.sqrt(dh)], []);
@@ -148,11 +166,20 @@ export function buildLlamaGraph(c: ModelConfig, w: ModelWeights, opts: LlamaGrap
     hook(name('attn.hook_q'), q, ['pos', H, dh]);
     hook(name('attn.hook_k'), k, ['pos', Hkv, dh]);
     hook(name('attn.hook_v'), v, ['pos', Hkv, dh]);
-    const kT = g.op('Transpose', [repeatKv(rope(headsFirst(k)))], { perm: { ints: [0, 1, 3, 2] } });
-    const scores = g.op('Add', [g.op('Mul', [g.op('MatMul', [rope(headsFirst(q)), kT]), scale]), mask]); // [1, H, pos, pos]
+    let kAll = rope(headsFirst(k)), vAll = headsFirst(v); // [1, Hkv, pos, d_head]
+    if (opts.kvCache) {
+      kAll = g.op('Concat', [pastKey(l), kAll], { axis: { i: 2 } }); // [1, Hkv, keys, d_head]
+      vAll = g.op('Concat', [pastValue(l), vAll], { axis: { i: 2 } });
+      g.node('Identity', [kAll], {}, [`present_key.${l}`]);
+      g.node('Identity', [vAll], {}, [`present_value.${l}`]);
+      g.output(`present_key.${l}`, DataType.FLOAT, [1, Hkv, 'keys', dh]);
+      g.output(`present_value.${l}`, DataType.FLOAT, [1, Hkv, 'keys', dh]);
+    }
+    const kT = g.op('Transpose', [repeatKv(kAll)], { perm: { ints: [0, 1, 3, 2] } });
+    const scores = g.op('Add', [g.op('Mul', [g.op('MatMul', [rope(headsFirst(q)), kT]), scale]), mask]); // [1, H, pos, keys]
     const pattern = g.op('Softmax', [scores], { axis: { i: -1 } });
-    hook(name('attn.hook_pattern'), pattern, [H, 'pos', 'pos']);
-    let z = g.op('MatMul', [pattern, repeatKv(headsFirst(v))]); // [1, H, pos, d_head]
+    hook(name('attn.hook_pattern'), pattern, [H, 'pos', opts.kvCache ? 'keys' : 'pos']);
+    let z = g.op('MatMul', [pattern, repeatKv(vAll)]); // [1, H, pos, d_head]
     if (slots.has(`${l}.heads`)) z = g.op('Mul', [z, g.input(headKeepInput(l), DataType.FLOAT, [1, H, 'pos', 1])]);
     const zPosFirst = headsFirst(z); // [1, pos, H, d_head]
     hook(name('attn.hook_z'), zPosFirst, ['pos', H, dh]);
