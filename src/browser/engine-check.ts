@@ -1,18 +1,21 @@
 /**
- * The engine check behind /diagnostics: runs every hook of the default model in this browser
- * on each available execution provider and compares it with the plain-TypeScript reference
- * forward pass (also run here). Tests read `window.__engineCheck`; readers see a table.
+ * The engine check behind /diagnostics: runs every hook of a model in this browser on each
+ * available execution provider and compares it with the plain-TypeScript reference forward
+ * pass (also run here). Models: the default model, and seeded random checkpoints of each
+ * architecture (generated in the page: no download). Tests read `window.__engineCheck`.
  */
 import * as ort from 'onnxruntime-web';
 import { HookedModel } from '../core/engine/hooked-model.ts';
 import type { OrtModule } from '../core/engine/runtime.ts';
 import { allHookNames } from '../core/model/hooks.ts';
 import { openLlama2c } from '../core/model/open.ts';
+import type { LoadedModel } from '../core/model/weights.ts';
 import { referenceForward } from '../core/reference/forward.ts';
 import { fetchWithProgress } from './fetch-progress.ts';
 import type { ModelAsset } from './protocol.ts';
 
 export interface EngineCheckResult {
+  model: string;
   provider: string;
   ok: boolean;
   /** Largest |onnx − reference| over every element of every hook. */
@@ -24,17 +27,20 @@ export interface EngineCheckResult {
   error?: string;
 }
 
-export async function checkEngine(asset: ModelAsset, providers: string[], tokens: number, log: (s: string) => void): Promise<EngineCheckResult[]> {
+export async function loadAsset(asset: ModelAsset): Promise<LoadedModel> {
   const weights = await fetchWithProgress(asset.weightsUrl, () => {});
   const tok = await fetchWithProgress(asset.tokenizerUrl, () => {});
-  const { model } = await openLlama2c(weights, { bytes: tok, name: asset.tokenizerName }, asset.name);
+  return (await openLlama2c(weights, { bytes: tok, name: asset.tokenizerName }, asset.name)).model;
+}
+
+export async function checkEngine(label: string, model: LoadedModel, providers: string[], tokens: number, log: (s: string) => void): Promise<EngineCheckResult[]> {
   const ids = [1, ...Array.from({ length: tokens - 1 }, (_, i) => (i * 97 + 5) % model.config.d_vocab)];
-  log(`reference forward pass on ${tokens} tokens…`);
+  log(`${label}: reference forward pass on ${tokens} tokens…`);
   const ref = referenceForward(model.config, model.weights, ids);
   const names = allHookNames(model.config);
   const results: EngineCheckResult[] = [];
   for (const provider of providers) {
-    log(`running on ${provider}…`);
+    log(`${label}: running on ${provider}…`);
     const hooked = new HookedModel(model, { ort: ort as unknown as OrtModule, executionProviders: [provider], label: provider });
     try {
       const out = await hooked.run(ids, names);
@@ -50,9 +56,9 @@ export async function checkEngine(asset: ModelAsset, providers: string[], tokens
           worstHook = n;
         }
       }
-      results.push({ provider, ok: worst <= 1e-4, maxAbsDiff: worst, worstHook, hooks: names.length, perHook });
+      results.push({ model: label, provider, ok: worst <= 1e-4, maxAbsDiff: worst, worstHook, hooks: names.length, perHook });
     } catch (e) {
-      results.push({ provider, ok: false, maxAbsDiff: NaN, worstHook: '', hooks: 0, perHook: {}, error: String((e as Error).message ?? e) });
+      results.push({ model: label, provider, ok: false, maxAbsDiff: NaN, worstHook: '', hooks: 0, perHook: {}, error: String((e as Error).message ?? e) });
     } finally {
       await hooked.release();
     }

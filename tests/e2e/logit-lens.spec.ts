@@ -106,17 +106,18 @@ test('bad prompts get a message and the page stays usable', async ({ page }) => 
   await expect(figure(page).getByRole('button', { name: 'Run' })).toBeEnabled();
 });
 
-test('the engine check: every hook on WebGPU and on wasm within 1e-4 of the reference', async ({ page, consoleErrors }) => {
+test('the engine check: every hook of every architecture on WebGPU and on wasm within 1e-4 of the reference', async ({ page, consoleErrors }) => {
+  test.setTimeout(300_000);
   await page.goto('/diagnostics/');
   await page.getByRole('button', { name: 'Run the check' }).click();
-  const results = (await page.waitForFunction(() => (window as unknown as { __engineCheck?: unknown }).__engineCheck, undefined, { timeout: 110_000 })).jsonValue() as Promise<{ provider: string; ok: boolean; maxAbsDiff: number; hooks: number; perHook: Record<string, number>; error?: string }[]>;
+  const results = (await page.waitForFunction(() => (window as unknown as { __engineCheck?: unknown }).__engineCheck, undefined, { timeout: 280_000 })).jsonValue() as Promise<{ model: string; provider: string; ok: boolean; maxAbsDiff: number; hooks: number; perHook: Record<string, number>; error?: string }[]>;
   const r = await results;
-  expect(r.map((x) => x.provider)).toEqual(['webgpu', 'wasm']);
+  expect(r.map((x) => `${x.model}/${x.provider}`)).toEqual(['stories260K', 'random llama', 'random mistral', 'random gemma', 'random qwen2'].flatMap((m) => [`${m}/webgpu`, `${m}/wasm`]));
   for (const x of r) {
     expect(x.error).toBeUndefined();
-    expect(x.hooks).toBeGreaterThan(60);
+    expect(x.hooks, x.model).toBe(x.model === "stories260K" ? 5 * 13 + 3 : 3 * 13 + 3);
     const over = Object.entries(x.perHook).filter(([, m]) => !(m < 1e-4));
-    expect(over, `${x.provider}: hooks over 1e-4`).toEqual([]);
+    expect(over, `${x.model} on ${x.provider}: hooks over 1e-4`).toEqual([]);
   }
   expect(consoleErrors).toEqual([]);
 });
