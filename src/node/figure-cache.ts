@@ -1,0 +1,82 @@
+/**
+ * The precompute cache: one JSON file per figure under .cache/figures/, keyed by a content
+ * hash of (figure kind, analysis code version, model checksum, props). Freshness is decided
+ * by the key alone — never by file times, which CI loses. Writes go to a temporary file in
+ * the same folder and are renamed into place, so a build killed mid-write leaves no partial
+ * file and two builds writing the same figure at once each install a complete one.
+ */
+import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { PROJECT_ROOT } from './project-root.ts';
+
+export interface CacheKeyParts {
+  kind: string;
+  codeVersion: string;
+  modelSha256: string;
+  props: unknown;
+}
+
+/** JSON with sorted object keys, so {a, b} and {b, a} hash alike. */
+export function canonicalJson(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(canonicalJson).join(',')}]`;
+  if (v && typeof v === 'object') {
+    return `{${Object.keys(v)
+      .filter((k) => (v as Record<string, unknown>)[k] !== undefined)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${canonicalJson((v as Record<string, unknown>)[k])}`)
+      .join(',')}}`;
+  }
+  return JSON.stringify(v);
+}
+
+export function cacheKey(p: CacheKeyParts): string {
+  return createHash('sha256').update(canonicalJson(p)).digest('hex');
+}
+
+export interface FigureCacheOptions {
+  dir?: string;
+  /** For tests and logs: called with 'hit' or 'miss' and the key. */
+  onLookup?: (result: 'hit' | 'miss', key: string) => void;
+}
+
+const inFlight = new Map<string, Promise<unknown>>();
+
+/** Returns the cached figure for these parts, or computes, stores and returns it. */
+export async function cachedFigure<D>(parts: CacheKeyParts, compute: () => Promise<D>, opts: FigureCacheOptions = {}): Promise<D> {
+  const dir = opts.dir ?? process.env.LENSPRESS_FIGURE_CACHE ?? path.join(PROJECT_ROOT, '.cache', 'figures');
+  const key = cacheKey(parts);
+  const file = path.join(dir, `${parts.kind}-${key.slice(0, 32)}.json`);
+  if (existsSync(file)) {
+    try {
+      const stored = JSON.parse(await readFile(file, 'utf8')) as { key: string; data: D };
+      if (stored.key === key) {
+        opts.onLookup?.('hit', key);
+        return stored.data;
+      }
+    } catch {
+      // An unreadable entry (e.g. written by an older version) is recomputed below.
+    }
+  }
+  opts.onLookup?.('miss', key);
+  // The same figure twice in one build (two articles, one prompt) is computed once.
+  let pending = inFlight.get(file) as Promise<D> | undefined;
+  if (!pending) {
+    pending = (async () => {
+      const data = await compute();
+      await mkdir(dir, { recursive: true });
+      const tmp = `${file}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
+      try {
+        await writeFile(tmp, JSON.stringify({ key, parts: { ...parts, props: parts.props }, data }));
+        await rename(tmp, file);
+      } catch (e) {
+        await rm(tmp, { force: true });
+        throw e;
+      }
+      return data;
+    })().finally(() => inFlight.delete(file));
+    inFlight.set(file, pending);
+  }
+  return pending;
+}

@@ -1,0 +1,61 @@
+/** The precompute cache: reuse when nothing changed, recompute when anything did, atomic writes. */
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { cachedFigure, cacheKey, canonicalJson } from '../../src/node/figure-cache.ts';
+import { precomputeLogitLens } from '../../src/node/precompute.ts';
+
+const parts = { kind: 'test', codeVersion: '1', modelSha256: 'aa', props: { prompt: 'x', k: 5 } };
+
+describe('figure cache', () => {
+  it('keys ignore property order but not values', () => {
+    expect(canonicalJson({ b: 1, a: [1, { d: 2, c: 3 }] })).toBe('{"a":[1,{"c":3,"d":2}],"b":1}');
+    expect(cacheKey(parts)).toBe(cacheKey({ ...parts, props: { k: 5, prompt: 'x' } }));
+    for (const changed of [{ codeVersion: '2' }, { modelSha256: 'ab' }, { props: { prompt: 'y', k: 5 } }, { kind: 'other' }]) {
+      expect(cacheKey({ ...parts, ...changed })).not.toBe(cacheKey(parts));
+    }
+  });
+
+  it('reuses an unchanged figure and recomputes when code, model or props change', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'lenspress-cache-'));
+    let computed = 0;
+    const compute = async () => ({ n: ++computed });
+    const log: string[] = [];
+    const opts = { dir, onLookup: (r: string) => log.push(r) };
+    expect(await cachedFigure(parts, compute, opts)).toEqual({ n: 1 });
+    expect(await cachedFigure(parts, compute, opts)).toEqual({ n: 1 });
+    expect(await cachedFigure({ ...parts, codeVersion: '2' }, compute, opts)).toEqual({ n: 2 });
+    expect(await cachedFigure({ ...parts, modelSha256: 'bb' }, compute, opts)).toEqual({ n: 3 });
+    expect(await cachedFigure({ ...parts, props: { prompt: 'z', k: 5 } }, compute, opts)).toEqual({ n: 4 });
+    expect(log).toEqual(['miss', 'hit', 'miss', 'miss', 'miss']);
+    expect(readdirSync(dir).filter((f) => f.endsWith('.tmp'))).toEqual([]);
+  });
+
+  it('concurrent requests for one figure compute it once and leave one complete file', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'lenspress-cache-'));
+    let computed = 0;
+    const compute = async () => {
+      computed++;
+      await new Promise((r) => setTimeout(r, 20));
+      return { big: 'x'.repeat(100_000) };
+    };
+    await Promise.all(Array.from({ length: 5 }, () => cachedFigure(parts, compute, { dir })));
+    expect(computed).toBe(1);
+    const files = readdirSync(dir);
+    expect(files.length).toBe(1);
+    expect(JSON.parse(readFileSync(path.join(dir, files[0]), 'utf8')).data.big.length).toBe(100_000);
+  });
+
+  it('a logit-lens figure is computed once, then read back identically', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'lenspress-cache-'));
+    const log: string[] = [];
+    const opts = { dir, onLookup: (r: string) => log.push(r) };
+    const a = await precomputeLogitLens('stories260K', 'Tom had a red', { norm: 'model', k: 5 }, opts);
+    const b = await precomputeLogitLens('stories260K', 'Tom had a red', { norm: 'model', k: 5 }, opts);
+    const c = await precomputeLogitLens('stories260K', 'Tom had a red', { norm: 'none', k: 5 }, opts);
+    expect(log).toEqual(['miss', 'hit', 'miss']);
+    expect(JSON.stringify(b)).toBe(JSON.stringify(a));
+    expect(c.provenance.settings.norm).toBe('none');
+  });
+});
