@@ -9,6 +9,8 @@ import { renderLogitLens } from '../core/render/logit-lens-svg.ts';
 import { displayPiece } from '../core/tokenizer/tokenizer.ts';
 import { pct } from '../core/render/svg.ts';
 import { provenanceText } from '../core/render/provenance-text.ts';
+import { logitLensCsv } from '../core/figures/logit-lens-csv.ts';
+import { download, readUrlState, standaloneSvg, svgToPng, urlWithState } from './figure-tools.ts';
 import type { ModelAsset, WorkerRequest, WorkerResponse } from './protocol.ts';
 
 interface FigureConfig {
@@ -37,7 +39,51 @@ class LogitLensElement extends HTMLElement {
     };
     frame.addEventListener('mouseover', show);
     frame.addEventListener('focusin', show);
+    for (const b of this.querySelectorAll<HTMLButtonElement>('.lp-toolbar button')) {
+      b.disabled = false;
+      b.addEventListener('click', () => void this.action(b.dataset.action!));
+    }
+    this.restoreFromUrl();
     this.classList.add('lp-live');
+  }
+
+  private get textarea(): HTMLTextAreaElement {
+    return this.querySelector('textarea[name=prompt]')!;
+  }
+
+  /** A shared link sets the prompt; the reader decides whether to run (it may download a model). */
+  private restoreFromUrl(): void {
+    const state = readUrlState(this.id);
+    if (state.prompt === undefined || state.prompt === this.data.prompt) return;
+    this.textarea.value = state.prompt;
+    this.dataset.state = 'restored';
+    this.status('This link sets the prompt above: press Run to compute the figure on your device.');
+  }
+
+  private fileBase(): string {
+    return `${this.id}-${this.data.provenance.model.name}`;
+  }
+
+  private async action(name: string): Promise<void> {
+    const svg = this.querySelector<SVGSVGElement>('.figure-frame svg')!;
+    try {
+      if (name === 'copy-link') {
+        const url = urlWithState(this.id, { prompt: this.textarea.value });
+        history.replaceState(null, '', url);
+        await navigator.clipboard?.writeText(url.href).catch(() => undefined);
+        this.status(`Link to this figure: ${url.href}`);
+      } else if (name === 'export-svg') {
+        download(`${this.fileBase()}.svg`, new Blob([standaloneSvg(svg)], { type: 'image/svg+xml' }));
+      } else if (name === 'export-png') {
+        download(`${this.fileBase()}.png`, await svgToPng(standaloneSvg(svg), svg.width.baseVal.value, svg.height.baseVal.value));
+      } else if (name === 'export-json') {
+        download(`${this.fileBase()}.json`, new Blob([JSON.stringify(this.data, null, 2)], { type: 'application/json' }));
+      } else if (name === 'export-csv') {
+        download(`${this.fileBase()}.csv`, new Blob([logitLensCsv(this.data)], { type: 'text/csv' }));
+      }
+    } catch (e) {
+      this.status(`Could not ${name.replace('-', ' ')}: ${(e as Error).message}`);
+    }
   }
 
   disconnectedCallback(): void {
@@ -113,6 +159,7 @@ class LogitLensElement extends HTMLElement {
     this.querySelector('.lp-provenance')!.textContent = provenanceText(data.provenance);
     this.querySelector('.lp-details')!.textContent = 'Hover or focus a cell to see its top tokens.';
     this.dataset.state = 'live';
+    history.replaceState(null, '', urlWithState(this.id, { prompt: data.prompt }));
   }
 }
 

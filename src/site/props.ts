@@ -18,6 +18,8 @@ export const LogitLensProps = z
     model: z.string().refine((m) => m in KNOWN_MODELS, { message: `model must be one of: ${Object.keys(KNOWN_MODELS).join(', ')}` }).default(DEFAULT_MODEL),
     /** Figure caption shown above the provenance line. */
     caption: z.string().optional(),
+    /** The figure's id: its anchor and its key in shared links (default: derived from its props). */
+    id: z.string().regex(/^[a-z][a-z0-9-]*$/, 'id must be lowercase letters, digits and dashes, starting with a letter').optional(),
   })
   .strict();
 
