@@ -27,11 +27,10 @@ test('exports: SVG parses, PNG decodes, JSON is the figure data, CSV has the hea
 
   const png = await exported(page, 'PNG');
   expect([...png.bytes.subarray(0, 8)]).toEqual([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
-  const size = await page.evaluate(async (b64) => {
-    const blob = await (await fetch(`data:image/png;base64,${b64}`)).blob();
-    const bmp = await createImageBitmap(blob);
+  const size = await page.evaluate(async (bytes) => {
+    const bmp = await createImageBitmap(new Blob([new Uint8Array(bytes)], { type: 'image/png' }));
     return [bmp.width, bmp.height];
-  }, png.bytes.toString('base64'));
+  }, [...png.bytes]);
   const box = await figure(page).locator('.figure-frame svg').evaluate((s) => [(s as SVGSVGElement).width.baseVal.value, (s as SVGSVGElement).height.baseVal.value]);
   expect(size).toEqual([Math.ceil(box[0] * 2), Math.ceil(box[1] * 2)]);
 

@@ -50,3 +50,14 @@ test.describe('without JavaScript', () => {
     await expect(page.locator('.katex-mathml annotation').first()).toHaveText(/./);
   });
 });
+
+test('every page carries a Content Security Policy that keeps everything on the site', async ({ page }) => {
+  for (const path of ['/', '/articles/reading-a-tiny-model/', '/diagnostics/']) {
+    await page.goto(path);
+    const csp = await page.locator('meta[http-equiv="Content-Security-Policy"]').getAttribute('content');
+    expect(csp, path).toContain("default-src 'self'");
+    expect(csp, path).toContain("script-src 'self' 'wasm-unsafe-eval'");
+    expect(csp, path).not.toMatch(/\s'unsafe-eval'/);
+    expect(csp, path).not.toMatch(/https?:/);
+  }
+});
