@@ -8,18 +8,18 @@ import type * as OrtWeb from 'onnxruntime-web';
 import { HookedModel } from '../core/engine/hooked-model.ts';
 import type { Backend, OrtModule } from '../core/engine/runtime.ts';
 import { isLenspressError } from '../core/errors.ts';
-import { logitLensFigure } from '../core/figures/logit-lens-figure.ts';
+import { FIGURES } from '../core/figures/registry.ts';
 import { parameterCount } from '../core/model/config.ts';
 import { type OpenedModel, openLlama2c } from '../core/model/open.ts';
 import { fetchWithProgress, sha256Hex } from './fetch-progress.ts';
-import type { ModelAsset, WorkerRequest, WorkerResponse } from './protocol.ts';
+import type { FigureRequest, ModelAsset, WorkerResponse } from './protocol.ts';
 
 const post = (m: WorkerResponse) => (self as unknown as DedicatedWorkerGlobalScope).postMessage(m);
 
 let ortPromise: Promise<typeof OrtWeb> | undefined;
 let loaded: { key: string; opened: OpenedModel; hooked: HookedModel } | undefined;
 
-async function backendFor(choice: WorkerRequest['backend']): Promise<Backend> {
+async function backendFor(choice: FigureRequest['backend']): Promise<Backend> {
   post({ type: 'progress', stage: 'runtime', message: 'Loading ONNX Runtime Web…' });
   ortPromise ??= import('onnxruntime-web');
   const ort = await ortPromise;
@@ -43,14 +43,16 @@ async function loadModel(asset: ModelAsset, backend: Backend): Promise<{ opened:
   return loaded;
 }
 
-self.onmessage = async (ev: MessageEvent<WorkerRequest>) => {
+self.onmessage = async (ev: MessageEvent<FigureRequest>) => {
   const req = ev.data;
   try {
+    const figure = FIGURES[req.kind];
+    if (!figure) throw new Error(`unknown figure kind "${req.kind}" (known: ${Object.keys(FIGURES).join(', ')})`);
     const backend = await backendFor(req.backend);
     const { opened, hooked } = await loadModel(req.model, backend);
     post({ type: 'progress', stage: 'compute', message: `Running ${req.model.name} on ${backend.label}…` });
     const provenance = { name: req.model.name, sha256: req.model.sha256, parameters: parameterCount(opened.model.config), format: 'llama2.c .bin' };
-    const data = await logitLensFigure({ hooked, tokenizer: opened.tokenizer, model: provenance, codeVersion: req.codeVersion }, req.prompt, { norm: req.norm, k: req.k });
+    const data = await figure.compute({ hooked, tokenizer: opened.tokenizer, model: provenance, codeVersion: req.codeVersion }, req.props as { prompt: string });
     post({ type: 'result', data });
   } catch (e) {
     const message = isLenspressError(e) ? e.message : `${(e as Error).message ?? e}`;

@@ -1,6 +1,5 @@
 /** Messages between the page and the inference Worker. */
-import type { LogitLensFigureData } from '../core/figures/logit-lens-figure.ts';
-import type { NormMode } from '../core/onnx/decode-graph.ts';
+import type { FigureData } from '../core/figures/figure-kind.ts';
 
 export interface ModelAsset {
   name: string;
@@ -12,18 +11,17 @@ export interface ModelAsset {
   bytes: number;
 }
 
-export type WorkerRequest = {
-  type: 'lens';
-  prompt: string;
-  norm: NormMode;
-  k: number;
+export interface FigureRequest {
+  type: 'figure';
+  kind: string;
+  props: Record<string, unknown>;
   model: ModelAsset;
   codeVersion: string;
   /** 'auto' tries WebGPU and falls back to wasm. */
   backend: 'auto' | 'webgpu' | 'wasm';
-};
+}
 
 export type WorkerResponse =
   | { type: 'progress'; stage: 'runtime' | 'download' | 'compute'; loaded?: number; total?: number; message: string }
-  | { type: 'result'; data: LogitLensFigureData }
+  | { type: 'result'; data: FigureData }
   | { type: 'error'; message: string };

@@ -6,6 +6,9 @@
 import type { LogitLensOptions } from '../core/analysis/logit-lens.ts';
 import type { FigureContext } from '../core/figures/logit-lens-figure.ts';
 import { logitLensFigure, type LogitLensFigureData } from '../core/figures/logit-lens-figure.ts';
+import type { FigureData } from '../core/figures/figure-kind.ts';
+import { FIGURES } from '../core/figures/registry.ts';
+import { LenspressError } from '../core/errors.ts';
 import { codeVersion } from './code-version.ts';
 import { cachedFigure, type FigureCacheOptions } from './figure-cache.ts';
 import { type NodeModel, openModel } from './open-model.ts';
@@ -31,4 +34,11 @@ export async function precomputeFigure<D>(kind: string, modelName: string, props
 
 export function precomputeLogitLens(modelName: string, prompt: string, opts: LogitLensOptions, cache: FigureCacheOptions = {}): Promise<LogitLensFigureData> {
   return precomputeFigure('logit-lens', modelName, { prompt, ...opts }, (ctx) => logitLensFigure(ctx, prompt, opts), cache);
+}
+
+/** A figure of any registered kind, from its (validated) props. */
+export function precomputeKind(kind: string, modelName: string, props: Record<string, unknown> & { prompt: string }, cache: FigureCacheOptions = {}): Promise<FigureData> {
+  const figure = FIGURES[kind];
+  if (!figure) throw new LenspressError('unknown-figure', `unknown figure kind "${kind}" (known: ${Object.keys(FIGURES).join(', ')})`);
+  return precomputeFigure(kind, modelName, props, (ctx) => figure.compute(ctx, props));
 }

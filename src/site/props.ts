@@ -14,6 +14,14 @@ export const LogitLensProps = z
     norm: z.enum(['none', 'norm', 'model']).default('model'),
     /** Tokens listed per cell on hover/focus. */
     k: z.number().int().min(1).max(20).default(5),
+    /** Which state is decoded: block output, intermediate, attention delta, feed-forward delta, or the layer difference. */
+    state: z.enum(['block', 'intermediate', 'attn', 'ffn', 'diff']).default('block'),
+    /** Decoder matrix: output (W_U, the classic logit lens), input (W_E), linear or quadratic interpolation, or max-probability. */
+    decoder: z.enum(['output', 'input', 'linear', 'quadratic', 'maxprob']).default('output'),
+    /** Secondary representations: top-k, or iterative subtraction (methods.md §2). */
+    secondary: z.enum(['topk', 'iterative']).default('topk'),
+    /** What the cell colour shows: top-1 probability, entropy, attention share, feed-forward share, KL to the row below. */
+    color: z.enum(['prob', 'entropy', 'att-share', 'ff-share', 'kl']).default('prob'),
     /** A known model name. */
     model: z.string().refine((m) => m in KNOWN_MODELS, { message: `model must be one of: ${Object.keys(KNOWN_MODELS).join(', ')}` }).default(DEFAULT_MODEL),
     /** Figure caption shown above the provenance line. */

@@ -6,7 +6,7 @@ import { LOGIT_LENS_CSV_HEADER } from '../../src/core/figures/logit-lens-csv.ts'
 import { expect, test } from './fixtures.ts';
 
 const ARTICLE = '/articles/reading-a-tiny-model/';
-const figure = (page: Page) => page.locator('lp-logit-lens').first();
+const figure = (page: Page) => page.locator('lp-figure[data-kind="logit-lens"]').first();
 
 async function exported(page: Page, label: string): Promise<{ name: string; bytes: Buffer }> {
   const [dl] = await Promise.all([page.waitForEvent('download'), figure(page).getByRole('button', { name: label, exact: true }).click()]);

@@ -10,7 +10,7 @@ import { expect, test } from './fixtures.ts';
 
 const ARTICLE = '/articles/reading-a-tiny-model/';
 const DEFAULT_PROMPT = 'Once upon a time, there was a little girl named Lily. She loved to';
-const figure = (page: Page) => page.locator('lp-logit-lens').first();
+const figure = (page: Page) => page.locator('lp-figure[data-kind="logit-lens"]').first();
 
 async function figureData(page: Page): Promise<LogitLensFigureData> {
   return JSON.parse((await figure(page).locator('script.lp-data').textContent())!) as LogitLensFigureData;

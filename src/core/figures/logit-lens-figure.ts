@@ -9,10 +9,16 @@ import type { TextTokenizer } from '../tokenizer/tokenizer.ts';
 import { LenspressError } from '../errors.ts';
 import type { Provenance } from './provenance.ts';
 
+/** What fills a cell: top-1 probability, entropy, attention or feed-forward share, or KL to the row below. */
+export type LensColor = 'prob' | 'entropy' | 'att-share' | 'ff-share' | 'kl';
+export const LENS_COLORS: readonly LensColor[] = ['prob', 'entropy', 'att-share', 'ff-share', 'kl'];
+
 export interface LogitLensFigureData {
   kind: 'logit-lens';
   prompt: string;
   grid: LogitLensGrid;
+  /** How the renderer colours cells unless told otherwise; absent means 'prob'. */
+  color?: LensColor;
   provenance: Provenance;
 }
 
@@ -23,14 +29,19 @@ export interface FigureContext {
   codeVersion: string;
 }
 
-export async function logitLensFigure(ctx: FigureContext, prompt: string, opts: LogitLensOptions = DEFAULT_LENS_OPTIONS): Promise<LogitLensFigureData> {
+/** The lens options (state, decoder, secondary default to block, output, topk) plus the colouring. */
+export type LogitLensFigureOptions = LogitLensOptions & { color?: LensColor };
+
+export async function logitLensFigure(ctx: FigureContext, prompt: string, opts: LogitLensFigureOptions = DEFAULT_LENS_OPTIONS): Promise<LogitLensFigureData> {
   if (prompt.trim() === '') throw new LenspressError('empty-prompt', 'the prompt is empty: type some text to run the model on');
   const ids = ctx.tokenizer.encode(prompt, { addBos: true });
   const grid = await computeLogitLens(ctx.hooked, ids, (id) => ctx.tokenizer.piece(id), opts);
+  const { state, decoder, norm, secondary, k } = grid.settings;
   return {
     kind: 'logit-lens',
     prompt,
     grid,
-    provenance: { model: ctx.model, codeVersion: ctx.codeVersion, backend: ctx.hooked.backend.label, settings: { decoder: grid.settings.decoder, norm: opts.norm, k: opts.k } },
+    ...(opts.color ? { color: opts.color } : {}),
+    provenance: { model: ctx.model, codeVersion: ctx.codeVersion, backend: ctx.hooked.backend.label, settings: { state, decoder, norm, secondary, k } },
   };
 }

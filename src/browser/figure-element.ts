@@ -1,0 +1,195 @@
+/**
+ * <lp-figure data-kind="…">: upgrades a server-rendered figure. The static SVG is already
+ * there (readable without JavaScript); this adds the details panel on hover/focus, Run/Stop
+ * (an inference Worker started on Run and terminated on Stop — the runtime and the model load
+ * only then), shareable state in the URL, and exports. Figure-specific behaviour comes from
+ * the figure kind in src/core/figures/registry.ts.
+ */
+import type { AnyFigureKind, FigureData } from '../core/figures/figure-kind.ts';
+import { FIGURES } from '../core/figures/registry.ts';
+import { provenanceText } from '../core/render/provenance-text.ts';
+import { download, readUrlState, standaloneSvg, svgToPng, urlWithState } from './figure-tools.ts';
+import type { FigureRequest, ModelAsset, WorkerResponse } from './protocol.ts';
+
+interface FigureConfig {
+  kind: string;
+  model: ModelAsset;
+  codeVersion: string;
+  /** The figure's props as the article set them (the controls override some). */
+  props: Record<string, unknown>;
+}
+
+class FigureElement extends HTMLElement {
+  private data!: FigureData;
+  private config!: FigureConfig;
+  private figure!: AnyFigureKind;
+  private worker: Worker | undefined;
+
+  connectedCallback(): void {
+    this.config = JSON.parse(this.dataset.config!) as FigureConfig;
+    this.figure = FIGURES[this.config.kind];
+    this.data = JSON.parse(this.querySelector('script.lp-data')!.textContent!) as FigureData;
+    const form = this.querySelector('form')!;
+    form.addEventListener('submit', (e) => {
+      e.preventDefault();
+      this.run();
+    });
+    for (const el of this.querySelectorAll<HTMLButtonElement | HTMLInputElement | HTMLSelectElement>('form [name], .lp-toolbar button')) el.disabled = false;
+    this.button('stop').addEventListener('click', () => this.stop('Stopped.'));
+    for (const b of this.querySelectorAll<HTMLButtonElement>('.lp-toolbar button')) b.addEventListener('click', () => void this.action(b.dataset.action!));
+    const frame = this.querySelector('.figure-frame')!;
+    const show = (e: Event) => this.showDetails(e.target as Element);
+    frame.addEventListener('mouseover', show);
+    frame.addEventListener('focusin', show);
+    this.restoreFromUrl();
+    this.classList.add('lp-live');
+  }
+
+  disconnectedCallback(): void {
+    this.worker?.terminate();
+  }
+
+  private button(name: 'run' | 'stop'): HTMLButtonElement {
+    return this.querySelector(`button[name=${name}]`)!;
+  }
+
+  private get textarea(): HTMLTextAreaElement {
+    return this.querySelector('textarea[name=prompt]')!;
+  }
+
+  /** Prompt and control values, as props (numbers parsed, checkboxes as booleans). */
+  private formState(): Record<string, string | number | boolean> {
+    const state: Record<string, string | number | boolean> = { prompt: this.textarea.value };
+    for (const spec of this.figure.controls) {
+      const el = this.querySelector<HTMLInputElement | HTMLSelectElement>(`[name="${spec.name}"]`);
+      if (!el) continue;
+      state[spec.name] = spec.type === 'number' ? Number(el.value) : spec.type === 'checkbox' ? (el as HTMLInputElement).checked : el.value;
+    }
+    return state;
+  }
+
+  private setFormState(state: Record<string, string>): void {
+    if (state.prompt !== undefined) this.textarea.value = state.prompt;
+    for (const spec of this.figure.controls) {
+      const el = this.querySelector<HTMLInputElement | HTMLSelectElement>(`[name="${spec.name}"]`);
+      if (!el || state[spec.name] === undefined) continue;
+      if (spec.type === 'checkbox') (el as HTMLInputElement).checked = state[spec.name] === 'true';
+      else el.value = state[spec.name];
+    }
+  }
+
+  /** A shared link sets the prompt and options; the reader decides whether to run (it may download a model). */
+  private restoreFromUrl(): void {
+    const state = readUrlState(this.id);
+    if (Object.keys(state).length === 0) return;
+    const before = JSON.stringify(this.formState());
+    this.setFormState(state);
+    if (JSON.stringify(this.formState()) === before) return;
+    this.dataset.state = 'restored';
+    this.status('This link sets the prompt and options above: press Run to compute the figure on your device.');
+  }
+
+  private status(message: string, progress?: { loaded: number; total: number }): void {
+    this.querySelector('.lp-status')!.textContent = message;
+    const bar = this.querySelector('progress')!;
+    bar.hidden = progress === undefined;
+    if (progress) {
+      bar.max = progress.total || 1;
+      bar.value = progress.loaded;
+    }
+  }
+
+  private showDetails(target: Element): void {
+    const d = this.figure.details?.(this.data, target);
+    if (!d) return;
+    const head = document.createElement('p');
+    head.textContent = d.title;
+    const list = document.createElement('ol');
+    for (const item of d.items) {
+      const li = document.createElement('li');
+      li.textContent = item;
+      list.append(li);
+    }
+    this.querySelector('.lp-details')!.replaceChildren(head, list);
+  }
+
+  private stop(message: string, state?: 'error'): void {
+    this.worker?.terminate();
+    this.worker = undefined;
+    this.removeAttribute('aria-busy');
+    if (state) this.dataset.state = state;
+    this.button('run').disabled = false;
+    this.button('stop').hidden = true;
+    this.status(message);
+  }
+
+  private run(): void {
+    this.worker?.terminate();
+    const worker = new Worker(new URL('./figure-worker.ts', import.meta.url), { type: 'module' });
+    this.worker = worker;
+    this.button('run').disabled = true;
+    this.button('stop').hidden = false;
+    this.setAttribute('aria-busy', 'true');
+    worker.onmessage = (ev: MessageEvent<WorkerResponse>) => {
+      const m = ev.data;
+      if (m.type === 'progress') this.status(m.message, m.loaded !== undefined ? { loaded: m.loaded, total: m.total ?? 0 } : undefined);
+      else if (m.type === 'error') this.stop(`Could not run: ${m.message}`, 'error');
+      else {
+        this.update(m.data);
+        this.stop(`Updated: computed in your browser on ${m.data.provenance.backend}.`);
+      }
+    };
+    worker.onerror = (e) => this.stop(`Could not run: ${e.message || 'the worker failed to start'}`, 'error');
+    const req: FigureRequest = {
+      type: 'figure',
+      kind: this.config.kind,
+      props: { ...this.config.props, ...this.formState() },
+      model: this.config.model,
+      codeVersion: this.config.codeVersion,
+      backend: (this.dataset.backend as FigureRequest['backend']) ?? 'auto',
+    };
+    worker.postMessage(req);
+  }
+
+  private update(data: FigureData): void {
+    this.data = data;
+    this.querySelector('script.lp-data')!.textContent = JSON.stringify(data);
+    this.querySelector('.figure-frame')!.replaceChildren(this.figure.render(data, { document }));
+    this.querySelector('.lp-provenance')!.textContent = provenanceText(data.provenance);
+    this.querySelector('.lp-details')!.textContent = 'Hover or focus a part of the figure for details.';
+    this.dataset.state = 'live';
+    history.replaceState(null, '', urlWithState(this.id, this.urlState()));
+  }
+
+  private urlState(): Record<string, string> {
+    return Object.fromEntries(Object.entries(this.formState()).map(([k, v]) => [k, String(v)]));
+  }
+
+  private fileBase(): string {
+    return `${this.id}-${this.data.provenance.model.name}`;
+  }
+
+  private async action(name: string): Promise<void> {
+    const svg = this.querySelector<SVGSVGElement>('.figure-frame svg')!;
+    try {
+      if (name === 'copy-link') {
+        const url = urlWithState(this.id, this.urlState());
+        history.replaceState(null, '', url);
+        await navigator.clipboard?.writeText(url.href).catch(() => undefined);
+        this.status(`Link to this figure: ${url.href}`);
+      } else if (name === 'export-svg') {
+        download(`${this.fileBase()}.svg`, new Blob([standaloneSvg(svg)], { type: 'image/svg+xml' }));
+      } else if (name === 'export-png') {
+        download(`${this.fileBase()}.png`, await svgToPng(standaloneSvg(svg), svg.width.baseVal.value, svg.height.baseVal.value));
+      } else if (name === 'export-json') {
+        download(`${this.fileBase()}.json`, new Blob([JSON.stringify(this.data, null, 2)], { type: 'application/json' }));
+      } else if (name === 'export-csv') {
+        download(`${this.fileBase()}.csv`, new Blob([this.figure.csv(this.data)], { type: 'text/csv' }));
+      }
+    } catch (e) {
+      this.status(`Could not ${name.replace('-', ' ')}: ${(e as Error).message}`);
+    }
+  }
+}
+
+if (!customElements.get('lp-figure')) customElements.define('lp-figure', FigureElement);

@@ -1,0 +1,139 @@
+/**
+ * The lens's decoders (methods.md §2, InTraVisTo's menu): which matrix decodes row r of
+ * L+2 rows, and a session wrapper around the decode graph that feeds a batch of states and
+ * reads back only small per-row results (top-k, entropy, KL, one subtraction step).
+ *
+ *   output     W_out (the classic logit lens, nostalgebraist 2020)
+ *   input      W_in
+ *   linear     (1 − a)·W_in + a·W_out with a = r/(L+1)
+ *   quadratic  the same with a = (r/(L+1))²
+ *   maxprob    both; per cell the one whose top probability is higher (ties: W_out)
+ *
+ * Tied models (W_in = W_out, e.g. stories260K, Gemma) decode once through the one matrix
+ * whatever the decoder: every interpolation is that matrix, and both max-probability
+ * candidates are the same distribution (reported as won by W_out).
+ */
+import { LenspressError } from '../errors.ts';
+import { type Backend, type InferenceSession, sessionOptions } from '../engine/runtime.ts';
+import { buildDecodeGraph, type DecodeMatrices, type NormMode } from '../onnx/decode-graph.ts';
+
+export type DecoderName = 'output' | 'input' | 'linear' | 'quadratic' | 'maxprob';
+export const DECODERS: readonly DecoderName[] = ['output', 'input', 'linear', 'quadratic', 'maxprob'];
+
+export interface DecoderWeights {
+  d_model: number;
+  d_vocab: number;
+  /** Input embedding [d_vocab, d_model]. */
+  W_in: Float32Array;
+  /** Unembedding [d_vocab, d_model]; the same array as W_in when tied. */
+  W_out: Float32Array;
+  /** Final-norm scale as multiplied. */
+  gamma: Float32Array;
+  eps: number;
+  /** Set when the model says its embeddings are tied even if the arrays are copies. */
+  tied?: boolean;
+}
+
+export const isTied = (w: DecoderWeights): boolean => w.tied === true || w.W_in === w.W_out;
+
+/** The interpolation weight a of W_out for row r of L+2 rows (0 = embedding, L+1 = final). */
+export function decoderAlpha(decoder: DecoderName, r: number, nLayers: number): number {
+  const a = r / (nLayers + 1);
+  if (decoder === 'linear') return a;
+  if (decoder === 'quadratic') return a * a;
+  return decoder === 'input' ? 0 : 1;
+}
+
+export interface DecodeBatch {
+  /** [n, d_model] */
+  states: Float32Array;
+  /** [n]: 1 to apply the norm, 0 for states already normalised. */
+  applyNorm: Uint8Array;
+  /** [n]: the W_out weight a per state (used by linear/quadratic only). */
+  alpha: Float32Array;
+  /** [n]: index of the state each KL compares with (itself when none); default: itself. */
+  pred?: Int32Array;
+}
+
+export interface DecodeResult {
+  n: number;
+  k: number;
+  topP: Float32Array; // [n, k]
+  topIds: BigInt64Array; // [n, k]
+  entropy: Float32Array; // [n]
+  kl: Float32Array; // [n]
+  /** [n]: 1 where W_in won (maxprob on untied models only). */
+  winnerIn?: Int32Array;
+  residual: Float32Array; // [n, d]: state − W[top-1]
+  residualNorm: Float32Array; // [n]
+}
+
+export class LensDecoder {
+  /** How the graph combines matrices after resolving ties. */
+  readonly matrices: DecodeMatrices;
+  private session: Promise<InferenceSession> | undefined;
+
+  constructor(
+    readonly backend: Backend,
+    readonly weights: DecoderWeights,
+    readonly decoder: DecoderName,
+    readonly norm: NormMode,
+    readonly k: number,
+  ) {
+    if (!Number.isInteger(k) || k < 1 || k > weights.d_vocab) throw new LenspressError('bad-option', `k must be a whole number from 1 to ${weights.d_vocab}, got ${k}`);
+    if (!DECODERS.includes(decoder)) throw new LenspressError('bad-option', `decoder must be one of ${DECODERS.join(', ')}, got "${decoder}"`);
+    const { W_in, W_out } = weights;
+    if (isTied(weights) || decoder === 'output') this.matrices = { kind: 'single', W: W_out };
+    else if (decoder === 'input') this.matrices = { kind: 'single', W: W_in };
+    else this.matrices = { kind: decoder === 'maxprob' ? 'max' : 'blend', W_in, W_out };
+  }
+
+  /** A key that is equal for decoders that build the same graph (tied models share one). */
+  static key(weights: DecoderWeights, decoder: DecoderName, norm: NormMode, k: number): string {
+    const kind = isTied(weights) || decoder === 'output' ? 'out' : decoder === 'input' ? 'in' : decoder === 'maxprob' ? 'max' : 'blend';
+    return `${kind}:${norm}:${k}`;
+  }
+
+  private get sessionPromise(): Promise<InferenceSession> {
+    if (!this.session) {
+      const w = this.weights;
+      const bytes = buildDecodeGraph({ d_model: w.d_model, d_vocab: w.d_vocab, matrices: this.matrices, gamma: w.gamma, eps: w.eps, norm: this.norm, k: this.k });
+      this.session = this.backend.ort.InferenceSession.create(bytes, sessionOptions(this.backend));
+      this.session.catch(() => (this.session = undefined)); // a failed create may succeed on retry
+    }
+    return this.session;
+  }
+
+  async decode(b: DecodeBatch): Promise<DecodeResult> {
+    const n = b.applyNorm.length, d = this.weights.d_model;
+    if (b.states.length !== n * d || b.alpha.length !== n || (b.pred && b.pred.length !== n)) {
+      throw new LenspressError('bad-batch', `decode batch of ${n} states expects states of ${n}×${d}, alpha and pred of ${n}; got ${b.states.length}, ${b.alpha.length}, ${b.pred?.length ?? n}`);
+    }
+    const { Tensor } = this.backend.ort;
+    const pred = BigInt64Array.from({ length: n }, (_, i) => BigInt(b.pred ? b.pred[i] : i));
+    const feeds: Record<string, InstanceType<typeof Tensor>> = {
+      states: new Tensor('float32', b.states, [n, d]),
+      apply_norm: new Tensor('bool', b.applyNorm, [n, 1]),
+      pred: new Tensor('int64', pred, [n]),
+    };
+    if (this.matrices.kind === 'blend') feeds.alpha = new Tensor('float32', b.alpha, [n, 1]);
+    const out = await (await this.sessionPromise).run(feeds);
+    return {
+      n,
+      k: this.k,
+      topP: out.top_p.data as Float32Array,
+      topIds: out.top_ids.data as BigInt64Array,
+      entropy: out.entropy.data as Float32Array,
+      kl: out.kl.data as Float32Array,
+      winnerIn: this.matrices.kind === 'max' ? (out.winner_in.data as Int32Array) : undefined,
+      residual: out.residual.data as Float32Array,
+      residualNorm: out.residual_norm.data as Float32Array,
+    };
+  }
+
+  async release(): Promise<void> {
+    const s = this.session;
+    this.session = undefined;
+    if (s) await (await s).release();
+  }
+}
