@@ -5,7 +5,7 @@
  */
 import type { Page } from '@playwright/test';
 import type { LogitLensFigureData } from '../../src/core/figures/logit-lens-figure.ts';
-import { precomputeLogitLens } from '../../src/node/precompute.ts';
+import { precomputeKind, precomputeLogitLens } from '../../src/node/precompute.ts';
 import { expect, test } from './fixtures.ts';
 
 const ARTICLE = '/articles/reading-a-tiny-model/';
@@ -119,5 +119,22 @@ test('the engine check: every hook of every architecture on WebGPU and on wasm w
     const over = Object.entries(x.perHook).filter(([, m]) => !(m < 1e-4));
     expect(over, `${x.model} on ${x.provider}: hooks over 1e-4`).toEqual([]);
   }
+  expect(consoleErrors).toEqual([]);
+});
+
+test('the option controls change what is computed: intermediate states, no norm, iterative secondaries', async ({ page, consoleErrors }) => {
+  await page.goto(ARTICLE);
+  const fig = figure(page);
+  await fig.getByLabel('State').selectOption('intermediate');
+  await fig.getByLabel('Normalisation').selectOption('none');
+  await fig.getByLabel('Secondary').selectOption('iterative');
+  const prompt = 'The dog ran to the park';
+  await runPrompt(page, prompt, 'wasm');
+  await expect(fig).toHaveAttribute('data-state', 'live', { timeout: 90_000 });
+  const live = await figureData(page);
+  expect(live.grid.settings).toMatchObject({ state: 'intermediate', norm: 'none', secondary: 'iterative' });
+  const expected = (await precomputeKind('logit-lens', 'stories260K', { prompt, norm: 'none', k: 5, state: 'intermediate', decoder: 'output', secondary: 'iterative', color: 'prob' })) as LogitLensFigureData;
+  expectSameGrid(live, expected);
+  expect(new URL(page.url()).searchParams.get(`lp.${await fig.getAttribute('id')}.state`)).toBe('intermediate');
   expect(consoleErrors).toEqual([]);
 });
