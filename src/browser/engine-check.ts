@@ -8,10 +8,9 @@ import * as ort from 'onnxruntime-web';
 import { HookedModel } from '../core/engine/hooked-model.ts';
 import type { OrtModule } from '../core/engine/runtime.ts';
 import { allHookNames } from '../core/model/hooks.ts';
-import { openLlama2c } from '../core/model/open.ts';
 import type { LoadedModel } from '../core/model/weights.ts';
 import { referenceForward } from '../core/reference/forward.ts';
-import { fetchWithProgress } from './fetch-progress.ts';
+import { loadAsset } from './load-asset.ts';
 import type { ModelAsset } from './protocol.ts';
 
 export interface EngineCheckResult {
@@ -27,10 +26,8 @@ export interface EngineCheckResult {
   error?: string;
 }
 
-export async function loadAsset(asset: ModelAsset): Promise<LoadedModel> {
-  const weights = await fetchWithProgress(asset.weightsUrl, () => {});
-  const tok = await fetchWithProgress(asset.tokenizerUrl, () => {});
-  return (await openLlama2c(weights, { bytes: tok, name: asset.tokenizerName }, asset.name)).model;
+export async function loadAssetModel(asset: ModelAsset): Promise<LoadedModel> {
+  return (await loadAsset(asset)).model;
 }
 
 export async function checkEngine(label: string, model: LoadedModel, providers: string[], tokens: number, log: (s: string) => void): Promise<EngineCheckResult[]> {

@@ -10,8 +10,8 @@ import type { Backend, OrtModule } from '../core/engine/runtime.ts';
 import { isLenspressError } from '../core/errors.ts';
 import { FIGURES } from '../core/figures/registry.ts';
 import { parameterCount } from '../core/model/config.ts';
-import { type OpenedModel, openLlama2c } from '../core/model/open.ts';
-import { fetchWithProgress, sha256Hex } from './fetch-progress.ts';
+import type { OpenedModel } from '../core/model/open.ts';
+import { loadAsset } from './load-asset.ts';
 import type { FigureRequest, ModelAsset, WorkerResponse } from './protocol.ts';
 
 const post = (m: WorkerResponse) => (self as unknown as DedicatedWorkerGlobalScope).postMessage(m);
@@ -32,12 +32,7 @@ async function backendFor(choice: FigureRequest['backend']): Promise<Backend> {
 async function loadModel(asset: ModelAsset, backend: Backend): Promise<{ opened: OpenedModel; hooked: HookedModel }> {
   const key = `${asset.sha256}:${backend.executionProviders.join()}`;
   if (loaded?.key === key) return loaded;
-  const progress = (what: string) => (l: number, t: number) => post({ type: 'progress', stage: 'download', loaded: l, total: t || asset.bytes, message: `Downloading ${what}…` });
-  const weights = await fetchWithProgress(asset.weightsUrl, progress(asset.name));
-  const digest = await sha256Hex(weights);
-  if (digest !== asset.sha256) throw new Error(`the downloaded ${asset.name} has sha256 ${digest.slice(0, 12)}…, expected ${asset.sha256.slice(0, 12)}…: reload the page (the file may be damaged or cached from another version)`);
-  const tok = await fetchWithProgress(asset.tokenizerUrl, progress('the tokenizer'));
-  const opened = await openLlama2c(weights, { bytes: tok, name: asset.tokenizerName }, asset.name);
+  const opened = await loadAsset(asset, (l, t, file) => post({ type: 'progress', stage: 'download', loaded: l, total: t, message: `Downloading ${asset.name} (${file})…` }));
   await loaded?.hooked.release();
   loaded = { key, opened, hooked: new HookedModel(opened.model, backend) };
   return loaded;
@@ -51,7 +46,7 @@ self.onmessage = async (ev: MessageEvent<FigureRequest>) => {
     const backend = await backendFor(req.backend);
     const { opened, hooked } = await loadModel(req.model, backend);
     post({ type: 'progress', stage: 'compute', message: `Running ${req.model.name} on ${backend.label}…` });
-    const provenance = { name: req.model.name, sha256: req.model.sha256, parameters: parameterCount(opened.model.config), format: 'llama2.c .bin' };
+    const provenance = { name: req.model.name, sha256: req.model.sha256, parameters: parameterCount(opened.model.config), format: req.model.formatLabel };
     const data = await figure.compute({ hooked, tokenizer: opened.tokenizer, model: provenance, codeVersion: req.codeVersion }, req.props as { prompt: string });
     post({ type: 'result', data });
   } catch (e) {

@@ -1,13 +1,18 @@
 /** Messages between the page and the inference Worker. */
 import type { FigureData } from '../core/figures/figure-kind.ts';
+import type { AssetFile, AssetFormat } from '../core/model/open-asset.ts';
 
+/** A model as the site serves it to readers' browsers (files under /generated/models/). */
 export interface ModelAsset {
   name: string;
-  /** URLs served by the site itself (no CDN). */
-  weightsUrl: string;
-  tokenizerUrl: string;
-  tokenizerName: string;
+  format: AssetFormat;
+  /** Shown in provenance, e.g. "llama2.c .bin", "Hugging Face safetensors (bfloat16)". */
+  formatLabel: string;
+  /** Served by the site itself (no CDN). */
+  files: AssetFile[];
+  /** sha256 of the weights file, as figures cite it. */
   sha256: string;
+  /** Total bytes to download. */
   bytes: number;
 }
 

@@ -6,6 +6,8 @@ import { LenspressError } from '../core/errors.ts';
 export const COMMON_OPTIONS = {
   model: { type: 'string', default: 'stories260K' },
   tokenizer: { type: 'string' },
+  /** A Hugging Face access token for gated models (default $HF_TOKEN). */
+  token: { type: 'string' },
   prompt: { type: 'string' },
   json: { type: 'boolean', default: false },
   help: { type: 'boolean', short: 'h', default: false },

@@ -5,10 +5,11 @@ import { intFlag, parseCommand } from './args.ts';
 import { openFromFlags } from './open.ts';
 
 export async function inspectCommand(args: string[]): Promise<void> {
-  const values = parseCommand(args, { tokens: { type: 'string', default: '512' } });
+  const values = parseCommand(args, { tokens: { type: 'string' } });
   const m = await openFromFlags(values);
   const c = m.model.config;
-  const tokens = intFlag('tokens', values.tokens, 1, c.n_ctx);
+  // Default: the memory of a 512-token prompt, or of the whole context when it is shorter.
+  const tokens = values.tokens === undefined ? Math.min(512, c.n_ctx) : intFlag('tokens', values.tokens, 1, c.n_ctx);
   const memory = estimateMemory(c, tokens);
   const w = m.model.weights;
   const groups = {

@@ -4,6 +4,6 @@ import { codeVersion } from '../node/code-version.ts';
 import { type NodeModel, openModel } from '../node/open-model.ts';
 
 export async function openFromFlags(values: Record<string, string | boolean | undefined>): Promise<NodeModel & { figure: FigureContext }> {
-  const m = await openModel(values.model as string, { tokenizerPath: values.tokenizer as string | undefined });
+  const m = await openModel(values.model as string, { tokenizerPath: values.tokenizer as string | undefined, token: values.token as string | undefined });
   return { ...m, figure: { hooked: m.hooked, tokenizer: m.tokenizer, model: m.provenance, codeVersion: codeVersion() } };
 }

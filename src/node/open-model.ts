@@ -1,8 +1,10 @@
 /**
- * `--model` in Node: a known model name (see core/model/registry.ts) or a path to a
- * llama2.c `.bin` with its tokenizer beside it.
+ * `--model` in Node: a known model name (see core/model/registry.ts), a path to a llama2.c
+ * `.bin` with its tokenizer beside it, a `.gguf` file, or a Hugging Face folder (config.json,
+ * safetensors, tokenizer.json). Provenance sha256: the .bin, the .gguf, model.safetensors, or
+ * the first shard of a sharded folder (see core/model/open-formats.ts for why).
  */
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import * as ort from 'onnxruntime-node';
@@ -11,7 +13,10 @@ import { HookedModel } from '../core/engine/hooked-model.ts';
 import type { Backend, OrtModule } from '../core/engine/runtime.ts';
 import { parameterCount } from '../core/model/config.ts';
 import { type ModelProvenance, type OpenedModel, openLlama2c } from '../core/model/open.ts';
+import { type OpenedCheckpoint, type OpenOptions, openGgufBytes, openHfFolder, tokenizerFromFile } from '../core/model/open-formats.ts';
 import { KNOWN_MODELS } from '../core/model/registry.ts';
+import { looksLikeHubId } from '../core/hub/hub-id.ts';
+import { hubSource, stderrProgress } from './hub.ts';
 import { locateModelFile, sha256, type StoreOptions } from './model-store.ts';
 
 export interface NodeModel extends OpenedModel {
@@ -27,10 +32,35 @@ const TOKENIZER_NAMES = ['tokenizer.model', 'tok512.model', 'tokenizer.bin', 'to
 
 async function readOrExplain(p: string, what: string): Promise<Uint8Array> {
   if (!existsSync(p)) throw new LenspressError('missing-file', `${what} not found: ${p}`);
-  return new Uint8Array(await readFile(p));
+  return (await readFileOrNull(p))!;
 }
 
-export async function openModel(spec: string, opts: StoreOptions & { tokenizerPath?: string } = {}): Promise<NodeModel> {
+/** null when absent; files past Node's 2 GiB readFile limit are refused with a message. */
+async function readFileOrNull(p: string): Promise<Uint8Array | null> {
+  try {
+    return new Uint8Array(await readFile(p));
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return null;
+    if (code === 'ERR_FS_FILE_TOO_LARGE' || code === 'ERR_STRING_TOO_LONG') throw new LenspressError('file-too-large', `${p}: larger than the 2 GiB a single file can be read into memory here; use a smaller model or more shards`);
+    throw e;
+  }
+}
+
+/** --tokenizer for a GGUF or a folder: read lazily, once the model's vocabulary size is known. */
+function tokenizerOverride(tokPath: string | undefined): OpenOptions {
+  if (!tokPath) return {};
+  return {
+    tokenizer: async (dVocab) => {
+      const cfg = tokPath.endsWith('.json') ? await readFileOrNull(path.join(path.dirname(tokPath), 'tokenizer_config.json')) : null;
+      return tokenizerFromFile(tokPath, await readOrExplain(tokPath, 'tokenizer file'), dVocab, cfg);
+    },
+  };
+}
+
+const checkpointProvenance = (name: string, c: OpenedCheckpoint): Omit<ModelProvenance, 'parameters'> => ({ name, sha256: sha256(c.provenanceFile.bytes), format: c.format });
+
+export async function openModel(spec: string, opts: StoreOptions & { tokenizerPath?: string; token?: string; quiet?: boolean } = {}): Promise<NodeModel> {
   const known = KNOWN_MODELS[spec];
   let opened: OpenedModel, provenance: Omit<ModelProvenance, 'parameters'>;
   if (known) {
@@ -46,8 +76,22 @@ export async function openModel(spec: string, opts: StoreOptions & { tokenizerPa
     const tokBytes = await readOrExplain(tokPath, 'tokenizer file');
     opened = await openLlama2c(weights, { bytes: tokBytes, name: tokPath }, spec);
     provenance = { name: path.basename(spec, '.bin'), sha256: sha256(weights), format: 'llama2.c .bin' };
+  } else if (spec.endsWith('.gguf')) {
+    const c = await openGgufBytes(await readOrExplain(spec, 'GGUF file'), spec, tokenizerOverride(opts.tokenizerPath));
+    opened = c;
+    provenance = checkpointProvenance(path.basename(spec, '.gguf'), c);
+  } else if (existsSync(spec) && statSync(spec).isDirectory()) {
+    const c = await openHfFolder({ name: spec, read: (f) => readFileOrNull(path.join(spec, f)) }, tokenizerOverride(opts.tokenizerPath));
+    opened = c;
+    provenance = checkpointProvenance(path.basename(path.resolve(spec)), c);
+  } else if (looksLikeHubId(spec)) {
+    // A hub id: files are fetched (and cached) as the loader reads them.
+    const src = await hubSource(spec, { token: opts.token, onProgress: opts.quiet ? undefined : stderrProgress() });
+    const c = src.id.file ? await openGgufBytes((await src.read(src.id.file))!, src.id.file, tokenizerOverride(opts.tokenizerPath)) : await openHfFolder({ name: spec, read: src.read }, tokenizerOverride(opts.tokenizerPath));
+    opened = c;
+    provenance = checkpointProvenance(spec, c);
   } else {
-    throw new LenspressError('unknown-model', `unknown model "${spec}": expected a known model name (${Object.keys(KNOWN_MODELS).join(', ')}) or a path to a llama2.c .bin file`);
+    throw new LenspressError('unknown-model', `unknown model "${spec}": expected a known model name (${Object.keys(KNOWN_MODELS).join(', ')}), a Hugging Face model folder, a .gguf file, a llama2.c .bin file, or a hub id (org/name, org/name@revision, org/name:file.gguf)`);
   }
   const hooked = new HookedModel(opened.model, nodeBackend());
   return { ...opened, hooked, provenance: { ...provenance, parameters: parameterCount(opened.model.config) } };

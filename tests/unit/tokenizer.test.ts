@@ -245,3 +245,27 @@ describe('malformed tokenizer files give LenspressError', () => {
     expect(refuse(sentencePieceModelFromLlama2c(parseLlama2cVocab(binBytes, VOCAB)))).toBe('ok');
   });
 });
+
+describe('a piece that is exactly U+FEFF (Mistral has one: id 31759)', () => {
+  it('survives the llama2.c vocabulary parser', async () => {
+    const { parseLlama2cVocab } = await import('../../src/core/tokenizer/llama2c-vocab.ts');
+    const pieces = ['<unk>', '<s>', '\ufeff'];
+    const enc = new TextEncoder();
+    const parts: number[] = [];
+    const push32 = (v: number, f = false) => {
+      const b = new DataView(new ArrayBuffer(4));
+      if (f) b.setFloat32(0, v, true);
+      else b.setInt32(0, v, true);
+      parts.push(...new Uint8Array(b.buffer));
+    };
+    push32(8); // max_token_length
+    for (const p of pieces) {
+      const bytes = enc.encode(p);
+      push32(0, true);
+      push32(bytes.length);
+      parts.push(...bytes);
+    }
+    const vocab = parseLlama2cVocab(Uint8Array.from(parts), 3);
+    expect(vocab.tokens[2].text).toBe('\ufeff');
+  });
+});

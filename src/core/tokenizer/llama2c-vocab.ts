@@ -35,7 +35,7 @@ export function parseLlama2cVocab(bytes: Uint8Array, vocabSize: number, fileName
   const maxTokenLength = view.getInt32(0, true);
   if (maxTokenLength <= 0) bad('bad-tokenizer', `max_token_length is ${maxTokenLength}, expected a positive integer`);
 
-  const decoder = new TextDecoder('utf-8', { fatal: true });
+  const decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }); // a piece may be exactly U+FEFF (Mistral's 31759)
   const tokens: Llama2cToken[] = [];
   let pos = 4;
   for (let i = 0; i < vocabSize; i++) {

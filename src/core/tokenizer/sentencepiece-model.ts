@@ -124,7 +124,7 @@ class ProtoReader {
   string(): string {
     const raw = this.lengthDelimited();
     try {
-      return new TextDecoder('utf-8', { fatal: true }).decode(raw);
+      return new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(raw);
     } catch {
       return this.fail('bad-tokenizer', 'a string field that is not valid UTF-8');
     }

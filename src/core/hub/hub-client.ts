@@ -1,0 +1,166 @@
+/**
+ * A client for the Hugging Face hub's public HTTP layout, shared by Node and the page:
+ *   GET {hub}/api/models/{repo}/revision/{rev}?blobs=true  → the file list (sizes, LFS sha256)
+ *   GET {hub}/{repo}/resolve/{rev}/{path}                   → the file (usually a 302 to a CDN)
+ * Downloads stream with progress (bytes, speed, time left), resume with a Range request
+ * after a broken transfer, verify size and sha256 (the hub gives it for LFS files), and go
+ * through a cache with the browser Cache API's shape (`match`/`put`); Node passes a
+ * file-backed twin. `fetch` is injected, so tests serve the layout from a local server.
+ */
+import { LenspressError } from '../errors.ts';
+import type { HubId } from './hub-id.ts';
+
+export interface HubFile {
+  path: string;
+  size?: number;
+  /** sha256 of the content, for files stored with Git LFS. */
+  sha256?: string;
+}
+
+export interface ByteCache {
+  match(key: string): Promise<Uint8Array | undefined>;
+  put(key: string, bytes: Uint8Array): Promise<void>;
+}
+
+export interface DownloadProgress {
+  file: string;
+  loaded: number;
+  total: number;
+  /** Bytes per second over the download so far. */
+  speed: number;
+  /** Seconds left at that speed (Infinity before any bytes). */
+  eta: number;
+}
+
+export interface HubClientOptions {
+  hubUrl: string;
+  fetch: typeof fetch;
+  /** A user access token, for gated or private models. */
+  token?: string;
+  cache?: ByteCache;
+  onProgress?: (p: DownloadProgress) => void;
+  /** Attempts per file (first try plus resumes). */
+  attempts?: number;
+  /** What to tell a reader about authentication (the CLI and the page say different things). */
+  authHint?: string;
+  now?: () => number;
+}
+
+const DEFAULT_AUTH_HINT = 'accept the model\'s terms on huggingface.co, then pass an access token (--token or $HF_TOKEN)';
+
+function httpError(what: string, res: Response, hint: string): LenspressError {
+  if (res.status === 401 || res.status === 403) return new LenspressError('hub-auth', `${what}: the hub answered ${res.status}: this model is gated or private: ${hint}`);
+  if (res.status === 404) return new LenspressError('hub-not-found', `${what}: not found on the hub (404): check the id, the revision and the file name`);
+  return new LenspressError('hub-http', `${what}: the hub answered ${res.status} ${res.statusText}`);
+}
+
+export async function sha256Hex(bytes: Uint8Array): Promise<string> {
+  const digest = await globalThis.crypto.subtle.digest('SHA-256', bytes as Uint8Array<ArrayBuffer>);
+  return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, '0')).join('');
+}
+
+export class HubClient {
+  constructor(private readonly o: HubClientOptions) {}
+
+  private headers(extra: Record<string, string> = {}): Record<string, string> {
+    return { ...(this.o.token ? { authorization: `Bearer ${this.o.token}` } : {}), ...extra };
+  }
+
+  private base(): string {
+    return this.o.hubUrl.replace(/\/$/, '');
+  }
+
+  async listFiles(id: HubId): Promise<HubFile[]> {
+    const url = `${this.base()}/api/models/${id.repo}/revision/${encodeURIComponent(id.revision)}?blobs=true`;
+    const res = await this.request(url, {}, `${id.repo}@${id.revision}`);
+    const body = (await res.json()) as { siblings?: { rfilename: string; size?: number; lfs?: { sha256?: string; size?: number } }[] };
+    if (!Array.isArray(body.siblings)) throw new LenspressError('hub-http', `${id.repo}@${id.revision}: the hub's file list has no "siblings"`);
+    return body.siblings.map((s) => ({ path: s.rfilename, size: s.lfs?.size ?? s.size, sha256: s.lfs?.sha256 }));
+  }
+
+  private async request(url: string, headers: Record<string, string>, what: string): Promise<Response> {
+    let res: Response;
+    try {
+      res = await this.o.fetch(url, { headers: this.headers(headers), redirect: 'follow' });
+    } catch (e) {
+      throw new LenspressError('hub-unreachable', `${what}: could not reach ${this.base()} (${(e as Error).message})`);
+    }
+    if (!res.ok) throw httpError(what, res, this.o.authHint ?? DEFAULT_AUTH_HINT);
+    return res;
+  }
+
+  /** Downloads one file (or takes it from the cache), verified against its listed size and sha256. */
+  async download(id: HubId, file: HubFile): Promise<Uint8Array> {
+    const key = `${this.base()}/${id.repo}/resolve/${id.revision}/${file.path}`;
+    const cached = await this.o.cache?.match(key);
+    if (cached && (file.size === undefined || cached.byteLength === file.size)) return cached;
+    const chunks: Uint8Array[] = [];
+    let loaded = 0;
+    const started = (this.o.now ?? Date.now)();
+    const attempts = this.o.attempts ?? 4;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const res = await this.request(key, loaded > 0 ? { range: `bytes=${loaded}-` } : {}, `${id.repo}/${file.path}`);
+        if (loaded > 0 && res.status !== 206) {
+          // The server ignored the Range header: start over.
+          chunks.length = 0;
+          loaded = 0;
+        }
+        const total = file.size ?? loaded + Number(res.headers.get('content-length') ?? 0);
+        const reader = res.body!.getReader();
+        for (;;) {
+          const { done, value } = await reader.read();
+          if (done) break;
+          chunks.push(value);
+          loaded += value.byteLength;
+          if (file.size !== undefined && loaded > file.size) throw new LenspressError('hub-size', `${id.repo}/${file.path}: received more than the listed ${file.size} bytes`);
+          const seconds = Math.max(1e-3, ((this.o.now ?? Date.now)() - started) / 1000);
+          const speed = loaded / seconds;
+          this.o.onProgress?.({ file: file.path, loaded, total, speed, eta: speed > 0 ? (total - loaded) / speed : Infinity });
+        }
+        break;
+      } catch (e) {
+        // Authentication, missing files and bad sizes do not get better by retrying.
+        if (e instanceof LenspressError && e.code !== 'hub-unreachable') throw e;
+        if (attempt >= attempts) throw new LenspressError('hub-broken', `${id.repo}/${file.path}: the download broke ${attempts} times (last: ${(e as Error).message}); try again later`);
+      }
+    }
+    const bytes = new Uint8Array(loaded);
+    let o = 0;
+    for (const c of chunks) {
+      bytes.set(c, o);
+      o += c.byteLength;
+    }
+    if (file.size !== undefined && loaded !== file.size) throw new LenspressError('hub-size', `${id.repo}/${file.path}: received ${loaded} bytes, the hub lists ${file.size}`);
+    if (file.sha256) {
+      const got = await sha256Hex(bytes);
+      if (got !== file.sha256) throw new LenspressError('hub-checksum', `${id.repo}/${file.path}: sha256 is ${got}, the hub lists ${file.sha256}: the download is damaged; try again`);
+    }
+    await this.o.cache?.put(key, bytes);
+    return bytes;
+  }
+}
+
+/** The files to fetch for a hub id: a Hugging Face folder (config, weights, tokenizer) or one GGUF. */
+export function chooseFiles(id: HubId, files: readonly HubFile[]): HubFile[] {
+  const byPath = new Map(files.map((f) => [f.path, f]));
+  if (id.file) {
+    const f = byPath.get(id.file);
+    if (!f) throw new LenspressError('hub-not-found', `${id.repo}@${id.revision} has no file ${id.file} (it has: ${files.filter((x) => x.path.endsWith('.gguf')).map((x) => x.path).join(', ') || 'no .gguf files'})`);
+    return [f];
+  }
+  const need = (p: string) => {
+    const f = byPath.get(p);
+    if (!f) throw new LenspressError('hub-not-found', `${id.repo}@${id.revision} has no ${p}: expected a Hugging Face model folder (config.json, model.safetensors or a sharded index, tokenizer.json), or name a GGUF file as ${id.repo}:file.gguf`);
+    return f;
+  };
+  const chosen = [need('config.json'), need('tokenizer.json')];
+  if (byPath.has('tokenizer_config.json')) chosen.push(byPath.get('tokenizer_config.json')!);
+  if (byPath.has('model.safetensors')) chosen.push(byPath.get('model.safetensors')!);
+  else {
+    chosen.push(need('model.safetensors.index.json'));
+    // Shards are named in the index; they are listed here by the hub's naming convention.
+    chosen.push(...files.filter((f) => /^model-\d{5}-of-\d{5}\.safetensors$/.test(f.path)));
+  }
+  return chosen;
+}
