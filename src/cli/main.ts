@@ -10,10 +10,12 @@ const USAGE = `lenspress — interpretability figures from Llama-family models
 Usage:
 ${Object.values(COMMANDS).map((c) => `  lenspress ${c.usage}`).join('\n')}
 
---model: a known model name (stories260K) or a path to a llama2.c .bin file
-         (its tokenizer beside it, or --tokenizer FILE).
-Models are read from $LENSPRESS_MODELS (default ../shared/models when it exists),
-else downloaded from the Hugging Face hub into $LENSPRESS_CACHE (~/.cache/lenspress).`;
+--model: a known model name (stories260K), a Hugging Face folder (config.json +
+         safetensors + tokenizer.json), a .gguf file, a llama2.c .bin file (its
+         tokenizer beside it, or --tokenizer FILE), or a hub id: org/name,
+         org/name@revision, org/name:file.gguf (--token or $HF_TOKEN for gated models).
+Models are read from $LENSPRESS_MODELS (default ../shared/models when it exists);
+hub downloads are cached in $LENSPRESS_CACHE (~/.cache/lenspress).`;
 
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
