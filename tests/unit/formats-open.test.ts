@@ -68,7 +68,7 @@ describe('openModel', () => {
   });
 
   it('explains what it accepts', async () => {
-    await expect(openModel(path.join(tmp, 'nothing-here'))).rejects.toThrow(/a Hugging Face model folder, a .gguf file or a llama2.c .bin file/);
+    await expect(openModel(path.join(tmp, 'nothing-here'))).rejects.toThrow(/a Hugging Face model folder, a .gguf file, a llama2.c .bin file, or a hub id/);
     await expect(openModel(path.join(tmp, 'missing.gguf'))).rejects.toThrow(/GGUF file not found: .*missing.gguf/);
     const empty = path.join(tmp, 'empty-folder');
     mkdirSync(empty);
