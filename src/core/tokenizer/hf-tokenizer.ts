@@ -40,18 +40,24 @@ export class HfTextTokenizer implements TextTokenizer {
   readonly bosId: number;
   readonly eosId: number;
   private readonly hf: Tokenizer;
+  private readonly tokName: string;
 
   constructor(files: HfTokenizerFiles) {
     const tokName = files.names?.tokenizer ?? 'tokenizer.json';
     const cfgName = files.names?.config ?? 'tokenizer_config.json';
     const tok = parseJson(files.tokenizerJson, tokName);
     const cfg = files.tokenizerConfig ? parseJson(files.tokenizerConfig, cfgName) : {};
+    this.tokName = tokName;
+    let vocab: Map<string, number>;
     try {
       this.hf = new Tokenizer(tok, cfg);
+      vocab = this.hf.get_vocab(true);
+      // A structurally broken tokenizer.json can load and then fail on first use (the
+      // library reads parts lazily): try it once now, so the error names the file.
+      this.hf.encode('Aa 1.', { add_special_tokens: true });
     } catch (e) {
-      throw new LenspressError('unsupported-tokenizer', `${tokName}: @huggingface/tokenizers cannot load it (${(e as Error).message})`);
+      throw new LenspressError('unsupported-tokenizer', `${tokName}: @huggingface/tokenizers cannot load it (${(e as Error).message}); expected a Hugging Face tokenizer.json`);
     }
-    const vocab = this.hf.get_vocab(true);
     let max = -1;
     for (const id of vocab.values()) max = Math.max(max, id);
     this.vocabSize = max + 1;
@@ -67,7 +73,11 @@ export class HfTextTokenizer implements TextTokenizer {
   }
 
   encode(text: string, opts: EncodeOptions = {}): number[] {
-    return this.hf.encode(text, { add_special_tokens: opts.addBos ?? true }).ids;
+    try {
+      return this.hf.encode(text, { add_special_tokens: opts.addBos ?? true }).ids;
+    } catch (e) {
+      throw new LenspressError('bad-tokenizer', `${this.tokName}: the tokenizer failed on this text (${(e as Error).message})`);
+    }
   }
 
   decode(ids: readonly number[]): string {
