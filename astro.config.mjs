@@ -3,6 +3,7 @@ import { defineConfig } from 'astro/config';
 import mdx from '@astrojs/mdx';
 import remarkMath from 'remark-math';
 import rehypeKatex from 'rehype-katex';
+import { remarkCitations } from './src/site/remark-citations.ts';
 
 // Static site: every page is pre-rendered, so articles (text, math and the server-rendered
 // figure) are readable without JavaScript and can be served from any static host.
@@ -11,7 +12,8 @@ export default defineConfig({
   integrations: [mdx()],
   markdown: {
     // Math is rendered to HTML at build time; only KaTeX's CSS and fonts ship to readers.
-    remarkPlugins: [remarkMath],
+    // remarkCitations fills each article's <Bibliography /> with the works its <Cite>s name.
+    remarkPlugins: [remarkMath, remarkCitations],
     rehypePlugins: [rehypeKatex],
   },
   // Loopback only: the dev/preview servers are for local reading and for the e2e tests.

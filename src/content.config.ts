@@ -1,17 +1,13 @@
-import { defineCollection, z } from 'astro:content';
+import { defineCollection } from 'astro:content';
 import { glob } from 'astro/loaders';
+import { ArticleFrontmatter } from './site/frontmatter.ts';
 
 // Articles live in content/ at the repository root (not src/content) so authors find them
-// easily; the entry id (file name without extension) is the URL slug.
+// easily; the entry id (file name without extension) is the URL slug. The frontmatter schema
+// lives in src/site/frontmatter.ts so the about page can document it from the same source.
 const articles = defineCollection({
   loader: glob({ pattern: '**/*.mdx', base: './content' }),
-  schema: z.object({
-    title: z.string(),
-    summary: z.string(),
-    date: z.coerce.date(),
-    tags: z.array(z.string()),
-    draft: z.boolean().default(false),
-  }),
+  schema: ArticleFrontmatter,
 });
 
 export const collections = { articles };

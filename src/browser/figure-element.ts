@@ -41,12 +41,62 @@ class FigureElement extends HTMLElement {
     const show = (e: Event) => this.showDetails(e.target as Element);
     frame.addEventListener('mouseover', show);
     frame.addEventListener('focusin', show);
+    frame.addEventListener('click', (e) => this.select(e.target as Element));
+    frame.addEventListener('keydown', (e) => {
+      const key = (e as KeyboardEvent).key;
+      if ((key === 'Enter' || key === ' ') && this.select(e.target as Element)) e.preventDefault();
+    });
+    if (this.figure.onSelectCell) document.addEventListener('lp-select-cell', this.onSelectCell);
     this.restoreFromUrl();
+    this.scrollToFocus();
     this.classList.add('lp-live');
   }
 
   disconnectedCallback(): void {
     this.worker?.terminate();
+    document.removeEventListener('lp-select-cell', this.onSelectCell);
+  }
+
+  /** A wide figure may name the x its frame should show first (`data-focus-x` on its root), e.g. a flow's start column. */
+  private scrollToFocus(): void {
+    const frame = this.querySelector<HTMLElement>('.figure-frame')!;
+    const x = Number(frame.firstElementChild?.getAttribute('data-focus-x'));
+    if (x > 0 && frame.scrollWidth > frame.clientWidth) frame.scrollLeft = x - frame.clientWidth / 2;
+  }
+
+  /** The controls for this figure's model (a kind may derive them from its data). */
+  private get controls() {
+    return this.figure.controlsFor?.(this.data) ?? this.figure.controls;
+  }
+
+  /**
+   * A click or Enter inside the figure: an element with `data-set-controls='{"row":3}'` sets
+   * this figure's controls; a kind's `selectCell` announces a cell to the page's other figures
+   * (`lp-select-cell` on document, detail {row, position, figure}).
+   */
+  private select(target: Element): boolean {
+    const setter = target.closest?.('[data-set-controls]');
+    if (setter) {
+      this.applyControls(JSON.parse(setter.getAttribute('data-set-controls')!) as Record<string, unknown>);
+      return true;
+    }
+    const cell = this.figure.selectCell?.(this.data, target);
+    if (!cell) return false;
+    document.dispatchEvent(new CustomEvent('lp-select-cell', { detail: { ...cell, figure: this.id } }));
+    return true;
+  }
+
+  private readonly onSelectCell = (e: Event) => {
+    const detail = (e as CustomEvent<{ row: number; position: number; figure: string }>).detail;
+    if (detail.figure !== this.id) this.applyControls(this.figure.onSelectCell!(detail));
+  };
+
+  /** Sets controls (the reader decides when to Run) and says which. */
+  private applyControls(values: Record<string, unknown>): void {
+    this.setFormState(Object.fromEntries(Object.entries(values).map(([k, v]) => [k, String(v)])));
+    const said = this.controls.filter((c) => c.name in values).map((c) => `${c.label} = ${String(values[c.name])}`);
+    this.dataset.state = 'selected';
+    this.status(`Set ${said.join(', ')}: press Run to recompute the figure.`);
   }
 
   private button(name: 'run' | 'stop'): HTMLButtonElement {
@@ -60,7 +110,7 @@ class FigureElement extends HTMLElement {
   /** Prompt and control values, as props (numbers parsed, checkboxes as booleans). */
   private formState(): Record<string, string | number | boolean> {
     const state: Record<string, string | number | boolean> = { prompt: this.textarea.value };
-    for (const spec of this.figure.controls) {
+    for (const spec of this.controls) {
       const el = this.querySelector<HTMLInputElement | HTMLSelectElement>(`[name="${spec.name}"]`);
       if (!el) continue;
       state[spec.name] = spec.type === 'number' ? Number(el.value) : spec.type === 'checkbox' ? (el as HTMLInputElement).checked : el.value;
@@ -70,7 +120,7 @@ class FigureElement extends HTMLElement {
 
   private setFormState(state: Record<string, string>): void {
     if (state.prompt !== undefined) this.textarea.value = state.prompt;
-    for (const spec of this.figure.controls) {
+    for (const spec of this.controls) {
       const el = this.querySelector<HTMLInputElement | HTMLSelectElement>(`[name="${spec.name}"]`);
       if (!el || state[spec.name] === undefined) continue;
       if (spec.type === 'checkbox') (el as HTMLInputElement).checked = state[spec.name] === 'true';
@@ -155,6 +205,7 @@ class FigureElement extends HTMLElement {
     this.data = data;
     this.querySelector('script.lp-data')!.textContent = JSON.stringify(data);
     this.querySelector('.figure-frame')!.replaceChildren(this.figure.render(data, { document }));
+    this.scrollToFocus();
     this.querySelector('.lp-provenance')!.textContent = provenanceText(data.provenance);
     this.querySelector('.lp-details')!.textContent = 'Hover or focus a part of the figure for details.';
     this.dataset.state = 'live';

@@ -40,5 +40,5 @@ export function precomputeLogitLens(modelName: string, prompt: string, opts: Log
 export function precomputeKind(kind: string, modelName: string, props: Record<string, unknown> & { prompt: string }, cache: FigureCacheOptions = {}): Promise<FigureData> {
   const figure = FIGURES[kind];
   if (!figure) throw new LenspressError('unknown-figure', `unknown figure kind "${kind}" (known: ${Object.keys(FIGURES).join(', ')})`);
-  return precomputeFigure(kind, modelName, props, (ctx) => figure.compute(ctx, props));
+  return precomputeFigure(kind, modelName, props, (ctx) => figure.compute(ctx, props), cache);
 }

@@ -16,6 +16,8 @@ export interface Backend {
   executionProviders: string[];
   /** What the reader is told: "onnxruntime-node (cpu)", "WebGPU", "WebAssembly". */
   label: string;
+  /** Threads per session (intra-op; inter-op is then 1); absent: the runtime's default. The benchmarks pin it. */
+  threads?: number;
 }
 
 export type { InferenceSession };
@@ -25,6 +27,8 @@ export type { InferenceSession };
  * every WebGPU session that it placed shape ops on the CPU, which is by design here and
  * would otherwise show as console errors on every Run.
  */
-export function sessionOptions(backend: Backend): InferenceSession.SessionOptions {
-  return { executionProviders: backend.executionProviders, graphOptimizationLevel: 'all', logSeverityLevel: 3 };
+export function sessionOptions(backend: Backend, threads = backend.threads): InferenceSession.SessionOptions {
+  // Keys set to undefined throw in onnxruntime-node: the thread keys are there only when pinned.
+  const pinned = threads !== undefined ? { intraOpNumThreads: threads, interOpNumThreads: 1 } : {};
+  return { executionProviders: backend.executionProviders, graphOptimizationLevel: 'all', logSeverityLevel: 3, ...pinned };
 }

@@ -29,7 +29,8 @@ export interface FigureData {
 export type ControlSpec =
   | { name: string; label: string; type: 'select'; options: readonly (string | { value: string; label: string })[] }
   | { name: string; label: string; type: 'number'; min: number; max: number; step?: number }
-  | { name: string; label: string; type: 'checkbox' };
+  | { name: string; label: string; type: 'checkbox' }
+  | { name: string; label: string; type: 'text'; placeholder?: string };
 
 export interface FigureKind<P extends { prompt: string }, D extends FigureData> {
   kind: string;
@@ -42,6 +43,16 @@ export interface FigureKind<P extends { prompt: string }, D extends FigureData> 
   csv(data: D): string;
   /** Text for the details panel when the reader hovers or focuses `target` (an element of the render). */
   details?(data: D, target: Element): { title: string; items: string[] } | null;
+  /** Controls that depend on the figure's model (e.g. one option per head); `controls` otherwise. */
+  controlsFor?(data: D): readonly ControlSpec[];
+  /**
+   * A click (or Enter) on `target` selects a cell — row as in the logit lens (0 = embedding,
+   * L+1 = final norm), position — for other figures on the page: the page dispatches the
+   * `lp-select-cell` event on `document` with it as `detail`.
+   */
+  selectCell?(data: D, target: Element): { row: number; position: number } | null;
+  /** On `lp-select-cell` from another figure: the control values to set (the reader then presses Run). */
+  onSelectCell?(cell: { row: number; position: number }): Record<string, string | number | boolean>;
 }
 
 /** A kind with its types erased, as the registry stores it. */

@@ -44,4 +44,10 @@ export const logitLensKind: FigureKind<LogitLensFigureProps, LogitLensFigureData
       items: c.ids.map((id, i) => `${displayPiece(grid.pieces[id])} — ${pct(c.probs[i])}`),
     };
   },
+  // A cell click starts the flow diagrams on the page from that cell (data-row indexes grid.rows).
+  selectCell(data, target) {
+    const cell = target.closest?.('g.cell');
+    const row = data.grid.rows[Number(cell?.getAttribute('data-row'))];
+    return cell && row !== undefined ? { row, position: Number(cell.getAttribute('data-pos')) } : null;
+  },
 };
