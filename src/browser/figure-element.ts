@@ -9,7 +9,8 @@ import type { AnyFigureKind, FigureData } from '../core/figures/figure-kind.ts';
 import { FIGURES } from '../core/figures/registry.ts';
 import { provenanceText } from '../core/render/provenance-text.ts';
 import { download, readUrlState, standaloneSvg, svgToPng, urlWithState } from './figure-tools.ts';
-import type { FigureRequest, ModelAsset, WorkerResponse } from './protocol.ts';
+import type { FigureRequest, ModelAsset } from './protocol.ts';
+import { request, stopAll } from './shared-worker.ts';
 
 interface FigureConfig {
   kind: string;
@@ -23,7 +24,8 @@ class FigureElement extends HTMLElement {
   private data!: FigureData;
   private config!: FigureConfig;
   private figure!: AnyFigureKind;
-  private worker: Worker | undefined;
+  /** The id of this figure's request in flight, if any. */
+  private running: number | undefined;
 
   connectedCallback(): void {
     this.config = JSON.parse(this.dataset.config!) as FigureConfig;
@@ -35,7 +37,11 @@ class FigureElement extends HTMLElement {
       this.run();
     });
     for (const el of this.querySelectorAll<HTMLButtonElement | HTMLInputElement | HTMLSelectElement>('form [name], .lp-toolbar button')) el.disabled = false;
-    this.button('stop').addEventListener('click', () => this.stop('Stopped.'));
+    this.button('stop').addEventListener('click', () => {
+      const id = this.running;
+      this.idle('Stopped.');
+      if (id !== undefined) stopAll('stopped by the reader');
+    });
     for (const b of this.querySelectorAll<HTMLButtonElement>('.lp-toolbar button')) b.addEventListener('click', () => void this.action(b.dataset.action!));
     const frame = this.querySelector('.figure-frame')!;
     const show = (e: Event) => this.showDetails(e.target as Element);
@@ -53,7 +59,6 @@ class FigureElement extends HTMLElement {
   }
 
   disconnectedCallback(): void {
-    this.worker?.terminate();
     document.removeEventListener('lp-select-cell', this.onSelectCell);
   }
 
@@ -163,9 +168,9 @@ class FigureElement extends HTMLElement {
     this.querySelector('.lp-details')!.replaceChildren(head, list);
   }
 
-  private stop(message: string, state?: 'error'): void {
-    this.worker?.terminate();
-    this.worker = undefined;
+  /** Back to idle after a run ends (result, error or Stop). */
+  private idle(message: string, state?: 'error'): void {
+    this.running = undefined;
     this.removeAttribute('aria-busy');
     if (state) this.dataset.state = state;
     this.button('run').disabled = false;
@@ -174,23 +179,10 @@ class FigureElement extends HTMLElement {
   }
 
   private run(): void {
-    this.worker?.terminate();
-    const worker = new Worker(new URL('./figure-worker.ts', import.meta.url), { type: 'module' });
-    this.worker = worker;
     this.button('run').disabled = true;
     this.button('stop').hidden = false;
     this.setAttribute('aria-busy', 'true');
-    worker.onmessage = (ev: MessageEvent<WorkerResponse>) => {
-      const m = ev.data;
-      if (m.type === 'progress') this.status(m.message, m.loaded !== undefined ? { loaded: m.loaded, total: m.total ?? 0 } : undefined);
-      else if (m.type === 'error') this.stop(`Could not run: ${m.message}`, 'error');
-      else {
-        this.update(m.data);
-        this.stop(`Updated: computed in your browser on ${m.data.provenance.backend}.`);
-      }
-    };
-    worker.onerror = (e) => this.stop(`Could not run: ${e.message || 'the worker failed to start'}`, 'error');
-    const req: FigureRequest = {
+    const req: Omit<FigureRequest, 'id'> = {
       type: 'figure',
       kind: this.config.kind,
       props: { ...this.config.props, ...this.formState() },
@@ -198,7 +190,16 @@ class FigureElement extends HTMLElement {
       codeVersion: this.config.codeVersion,
       backend: (this.dataset.backend as FigureRequest['backend']) ?? 'auto',
     };
-    worker.postMessage(req);
+    const id = request(req, (m) => {
+      if (this.running !== id) return; // a superseded run
+      if (m.type === 'progress') this.status(m.message, m.loaded !== undefined ? { loaded: m.loaded, total: m.total ?? 0 } : undefined);
+      else if (m.type === 'error') this.idle(`Could not run: ${m.message}`, 'error');
+      else {
+        this.update(m.data);
+        this.idle(`Updated: computed in your browser on ${m.data.provenance.backend}.`);
+      }
+    });
+    this.running = id;
   }
 
   private update(data: FigureData): void {

@@ -18,6 +18,8 @@ export interface ModelAsset {
 
 export interface FigureRequest {
   type: 'figure';
+  /** Matches the response to the figure that asked (one Worker serves the whole page). */
+  id: number;
   kind: string;
   props: Record<string, unknown>;
   model: ModelAsset;
@@ -27,6 +29,6 @@ export interface FigureRequest {
 }
 
 export type WorkerResponse =
-  | { type: 'progress'; stage: 'runtime' | 'download' | 'compute'; loaded?: number; total?: number; message: string }
-  | { type: 'result'; data: FigureData }
-  | { type: 'error'; message: string };
+  | { id: number; type: 'progress'; stage: 'runtime' | 'download' | 'compute'; loaded?: number; total?: number; message: string }
+  | { id: number; type: 'result'; data: FigureData }
+  | { id: number; type: 'error'; message: string };

@@ -138,3 +138,52 @@ test('the option controls change what is computed: intermediate states, no norm,
   expect(new URL(page.url()).searchParams.get(`lp.${await fig.getAttribute('id')}.state`)).toBe('intermediate');
   expect(consoleErrors).toEqual([]);
 });
+
+test('one Worker serves the page: a second Run reuses the loaded model (no second download)', async ({ page, requests, consoleErrors }) => {
+  await page.goto(ARTICLE);
+  await runPrompt(page, 'Tom had a red ball.', 'wasm');
+  await expect(figure(page)).toHaveAttribute('data-state', 'live', { timeout: 90_000 });
+  await runPrompt(page, 'Lily saw a cat.', 'wasm');
+  await expect(figure(page).locator('.lp-status')).toContainText('computed in your browser', { timeout: 90_000 });
+  expect((await figureData(page)).prompt).toBe('Lily saw a cat.');
+  expect(requests.filter((u) => u.endsWith('stories260K.bin')).length).toBe(1);
+  expect(consoleErrors).toEqual([]);
+});
+
+test('Stop cancels a run in flight; the page stays usable and Run works again', async ({ page }) => {
+  await page.goto(ARTICLE);
+  // Hold the model download so the run is still in flight when Stop is pressed.
+  let release!: () => void;
+  const held = new Promise<void>((r) => (release = r));
+  await page.route('**/stories260K.bin', async (route) => {
+    await held;
+    await route.continue();
+  });
+  await runPrompt(page, 'Tom had a dog.', 'wasm');
+  await expect(figure(page).getByRole('button', { name: 'Stop' })).toBeVisible();
+  await figure(page).getByRole('button', { name: 'Stop' }).click();
+  await expect(figure(page).locator('.lp-status')).toHaveText('Stopped.');
+  await expect(figure(page).getByRole('button', { name: 'Run' })).toBeEnabled();
+  release();
+  await page.unroute('**/stories260K.bin');
+  await runPrompt(page, 'Tom had a dog.', 'wasm');
+  await expect(figure(page)).toHaveAttribute('data-state', 'live', { timeout: 90_000 });
+  expect((await figureData(page)).prompt).toBe('Tom had a dog.');
+});
+
+test('a damaged model download is refused with a message; the page stays usable', async ({ page }) => {
+  await page.goto(ARTICLE);
+  await page.route('**/stories260K.bin', async (route) => {
+    const res = await route.fetch();
+    const body = await res.body();
+    await route.fulfill({ response: res, body: body.subarray(0, 5000) });
+  });
+  await runPrompt(page, 'Tom had a dog.', 'wasm');
+  await expect(figure(page)).toHaveAttribute('data-state', 'error', { timeout: 60_000 });
+  await expect(figure(page).locator('.lp-status')).toContainText(/sha256 .* expected b0a507e7ad0f/);
+  await page.unroute('**/stories260K.bin');
+  await page.route('**/stories260K.bin', (route) => route.fulfill({ status: 404, body: 'not here' }));
+  await runPrompt(page, 'Tom had a dog.', 'wasm');
+  await expect(figure(page).locator('.lp-status')).toContainText(/could not download .*404/, { timeout: 60_000 });
+  await expect(figure(page).getByRole('button', { name: 'Run' })).toBeEnabled();
+});

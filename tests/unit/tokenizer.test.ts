@@ -3,6 +3,7 @@
  * ids. The oracle is the real SentencePiece compiled to wasm (sentencepiece-js). Model files
  * are read from LENSPRESS_MODELS (default ../shared/models, relative to the project root).
  */
+import { mulberry32 } from '../../src/core/model/random.ts';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
@@ -47,17 +48,6 @@ const FIXED = [
   STORY, STORY.repeat(20),
 ];
 
-/** mulberry32: a tiny seeded PRNG, so the random strings are the same on every run. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 // Whole words exercise long merges; the rest covers spaces, digits, punctuation, byte fallback
 // (accents, CJK, emoji), SentencePiece's own symbols and look-alikes of special pieces.

@@ -27,7 +27,8 @@
  */
 import type { ModelConfig } from '../model/config.ts';
 import type { ModelWeights } from '../model/weights.ts';
-import { activation, type ActForward, rmsBackward, rmsForward, type RmsForward, ropeTables } from './backward-ops.ts';
+import { activation, type ActForward, rmsBackward, rmsForward, type RmsForward } from './backward-ops.ts';
+import { ropeTables } from './rope-tables.ts';
 import { DataType, GraphBuilder } from './graph-builder.ts';
 import { DEFAULT_ROPE_POSITIONS } from './llama-graph.ts';
 

@@ -17,8 +17,8 @@ import type { ModelConfig } from '../model/config.ts';
 import type { ModelWeights } from '../model/weights.ts';
 import { blockHook, type BlockHook, validateHooks } from '../model/hooks.ts';
 import { deltaInput, headKeepInput, type InterventionSite, keepInput } from '../model/interventions.ts';
-import { ropeInvFreq } from '../model/rope.ts';
 import { DataType, GraphBuilder } from './graph-builder.ts';
+import { ropeTables } from './rope-tables.ts';
 
 export interface LlamaGraphOptions {
   /** Hook names to expose as outputs (see model/hooks.ts); `logits` is one of them. */
@@ -43,31 +43,6 @@ export function transpose(m: Float32Array, rows: number, cols: number): Float32A
   return out;
 }
 
-/**
- * RoPE tables cos/sin [positions, d_head] (each pair's angle repeated on both of its
- * dimensions) and the pairing matrix R. The tables are computed here in float64 from the
- * float32 angle pos·θ_i (as llama2.c and Hugging Face form it) and stored, rather than
- * computed in-graph with Cos/Sin: WGSL only bounds sin/cos error on [−π, π], and SwiftShader's
- * WebGPU was 1e-3 off at position 63.
- */
-function ropeConstants(c: ModelConfig, positions: number): { cos: Float32Array; sin: Float32Array; R: Float32Array } {
-  const dh = c.d_head, half = dh / 2;
-  const invFreq = ropeInvFreq(c);
-  const cos = new Float32Array(positions * dh), sin = new Float32Array(positions * dh);
-  const R = new Float32Array(dh * dh); // [d_head, d_head], (x·R)[a] = -x[b], (x·R)[b] = x[a]
-  for (let i = 0; i < half; i++) {
-    const [a, b] = c.rope_style === 'interleaved' ? [2 * i, 2 * i + 1] : [i, i + half];
-    const f = Math.fround(invFreq[i]);
-    for (let p = 0; p < positions; p++) {
-      const angle = Math.fround(p * f);
-      cos[p * dh + a] = cos[p * dh + b] = Math.cos(angle);
-      sin[p * dh + a] = sin[p * dh + b] = Math.sin(angle);
-    }
-    R[b * dh + a] = -1;
-    R[a * dh + b] = 1;
-  }
-  return { cos, sin, R };
-}
 
 /** Rows of the RoPE tables a graph holds: enough for short prompts without a huge table. */
 export const DEFAULT_ROPE_POSITIONS = 4096;
@@ -127,7 +102,7 @@ export function buildLlamaGraph(c: ModelConfig, w: ModelWeights, opts: LlamaGrap
   const positions = g.op('Range', [past, g.op('Add', [past, T]), one]); // [pos]: the new tokens' positions
   const keyPositions = opts.kvCache ? g.op('Range', [g.constInt64([0], []), g.op('Add', [past, T]), one]) : positions; // [keys]
   const tableRows = opts.maxPositions ?? Math.min(c.n_ctx, DEFAULT_ROPE_POSITIONS);
-  const tables = ropeConstants(c, tableRows);
+  const tables = ropeTables(c, tableRows);
   const cos = g.op('Gather', [g.initializer('rope_cos', tables.cos, [tableRows, dh]), positions], { axis: { i: 0 } }); // [pos, d_head]
   const sin = g.op('Gather', [g.initializer('rope_sin', tables.sin, [tableRows, dh]), positions], { axis: { i: 0 } });
   const R = tables.R;
