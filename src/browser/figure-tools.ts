@@ -24,7 +24,7 @@ export function standaloneSvg(svg: SVGSVGElement): string {
   const style = getComputedStyle(svg);
   copy.setAttribute('xmlns', 'http://www.w3.org/2000/svg');
   copy.setAttribute('color', style.color);
-  copy.setAttribute('style', `background:${getComputedStyle(document.body).backgroundColor};color:${style.color}`);
+  copy.setAttribute('style', `background:${getComputedStyle(document.body).backgroundColor};color:${style.color};fill:currentColor`);
   return new XMLSerializer().serializeToString(copy);
 }
 

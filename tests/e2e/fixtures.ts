@@ -35,7 +35,7 @@ export const test = base.extend<Fixtures>({
   requests: async ({}, use) => {
     await use([]);
   },
-  context: async ({ javaScriptEnabled, baseURL, viewport, consoleErrors, requests }, use) => {
+  context: async ({ javaScriptEnabled, baseURL, viewport, colorScheme, consoleErrors, requests }, use) => {
     const profile = await mkdtemp(path.join(tmpdir(), 'lenspress-e2e-'));
     const context = await chromium.launchPersistentContext(profile, {
       executablePath: CHROMIUM,
@@ -44,6 +44,7 @@ export const test = base.extend<Fixtures>({
       javaScriptEnabled: javaScriptEnabled ?? true,
       baseURL,
       viewport,
+      colorScheme,
     });
     context.on('console', (msg) => {
       if (msg.type() === 'error') consoleErrors.push(`console: ${msg.text()} (${msg.location().url})`);

@@ -61,3 +61,14 @@ test('every page carries a Content Security Policy that keeps everything on the 
     expect(csp, path).not.toMatch(/https?:/);
   }
 });
+
+test.describe('dark mode', () => {
+  test.use({ colorScheme: 'dark' });
+  test('figure labels take the page text colour (readable on the dark background)', async ({ page }) => {
+    await page.goto('/articles/reading-a-tiny-model/');
+    const label = page.locator('lp-figure svg text.row-label').first();
+    const [fill, bg] = await label.evaluate((el) => [getComputedStyle(el).fill, getComputedStyle(document.body).backgroundColor]);
+    expect(fill).not.toBe('rgb(0, 0, 0)');
+    expect(fill).not.toBe(bg);
+  });
+});
