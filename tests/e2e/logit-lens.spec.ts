@@ -187,3 +187,21 @@ test('a damaged model download is refused with a message; the page stays usable'
   await expect(figure(page).locator('.lp-status')).toContainText(/could not download .*404/, { timeout: 60_000 });
   await expect(figure(page).getByRole('button', { name: 'Run' })).toBeEnabled();
 });
+
+test('generation: new tokens are generated in the page, marked after the prompt, and match Node', async ({ page, consoleErrors }) => {
+  await page.goto(ARTICLE);
+  const fig = figure(page);
+  await fig.getByLabel('New tokens').fill('6');
+  await fig.getByLabel('Temperature').fill('0.8');
+  await fig.getByLabel('Seed').fill('7');
+  const prompt = 'Once upon a time, Tom';
+  await runPrompt(page, prompt, 'wasm');
+  await expect(fig).toHaveAttribute('data-state', 'live', { timeout: 90_000 });
+  const live = await figureData(page);
+  const promptIds = live.grid.promptLength!;
+  expect(live.grid.inputIds.length).toBe(promptIds + 6);
+  expect(live.provenance.settings).toMatchObject({ generate: 6, temperature: 0.8, seed: 7 });
+  const expected = (await precomputeKind('logit-lens', 'stories260K', { prompt, norm: 'model', k: 5, state: 'block', decoder: 'output', secondary: 'topk', color: 'prob', generate: 6, temperature: 0.8, topK: 0, topP: 1, seed: 7 })) as LogitLensFigureData;
+  expectSameGrid(live, expected);
+  expect(consoleErrors).toEqual([]);
+});

@@ -18,6 +18,12 @@ export interface LogitLensFigureProps {
   decoder?: DecoderName;
   secondary?: SecondaryMode;
   color?: LensColor;
+  /** Tokens to generate after the prompt before decoding (0 = none), and how to sample them. */
+  generate?: number;
+  temperature?: number;
+  topK?: number;
+  topP?: number;
+  seed?: number;
 }
 
 export const logitLensKind: FigureKind<LogitLensFigureProps, LogitLensFigureData> = {
@@ -28,8 +34,21 @@ export const logitLensKind: FigureKind<LogitLensFigureProps, LogitLensFigureData
     { name: 'norm', label: 'Normalisation', type: 'select', options: ['none', 'norm', 'model'] },
     { name: 'secondary', label: 'Secondary', type: 'select', options: ['topk', 'iterative'] },
     { name: 'color', label: 'Colour by', type: 'select', options: LENS_COLORS },
+    { name: 'generate', label: 'New tokens', type: 'number', min: 0, max: 64 },
+    { name: 'temperature', label: 'Temperature', type: 'number', min: 0, max: 2, step: 0.1 },
+    { name: 'topP', label: 'Top-p', type: 'number', min: 0.05, max: 1, step: 0.05 },
+    { name: 'seed', label: 'Seed', type: 'number', min: 0, max: 2 ** 31 },
   ],
-  compute: (ctx, p) => logitLensFigure(ctx, p.prompt, { norm: p.norm, k: p.k, state: p.state, decoder: p.decoder, secondary: p.secondary, color: p.color }),
+  compute: (ctx, p) =>
+    logitLensFigure(ctx, p.prompt, {
+      norm: p.norm,
+      k: p.k,
+      state: p.state,
+      decoder: p.decoder,
+      secondary: p.secondary,
+      color: p.color,
+      generate: { maxNewTokens: p.generate ?? 0, sampling: { temperature: p.temperature ?? 0, topK: p.topK ?? 0, topP: p.topP ?? 1, seed: p.seed ?? 0 } },
+    }),
   render: (data, ctx) => renderLogitLens(data, ctx),
   csv: logitLensCsv,
   details(data, target) {
