@@ -32,9 +32,16 @@ const CORPORA: Record<string, CorpusEntry> = {
   },
 };
 
-/** The repository path of a model's default corpus (the build hashes it into the figure cache key), or null. */
-export function defaultCorpusFile(modelName: string): string | null {
-  return CORPORA[modelName]?.file ?? null;
+/**
+ * A model without a corpus of its own gets stories260K's: it is plain English text
+ * (TinyStories-like stories), so its bigrams under the model's own tokenizer are a fair, if
+ * narrow, corpus for any model; the figure's provenance names the file and where it came from.
+ */
+const corpusEntry = (modelName: string): CorpusEntry => CORPORA[modelName] ?? CORPORA.stories260K;
+
+/** The repository path of a model's default corpus (the build hashes it into the figure cache key). */
+export function defaultCorpusFile(modelName: string): string {
+  return corpusEntry(modelName).file;
 }
 
 export interface LoadedCorpus {
@@ -47,8 +54,7 @@ const cache = new WeakMap<TextTokenizer, Map<string, Promise<LoadedCorpus>>>();
 
 /** The model's default corpus with its bigram counts (counted once per tokenizer). */
 export function defaultCorpus(modelName: string, tokenizer: TextTokenizer, vocab: number): Promise<LoadedCorpus> {
-  const entry = CORPORA[modelName];
-  if (!entry) throw new LenspressError('missing-corpus', `no default corpus for ${modelName}: the Markov probe figure knows corpora for ${Object.keys(CORPORA).join(', ')} (the CLI's lenspress markov takes --corpus FILE)`);
+  const entry = corpusEntry(modelName);
   let byName = cache.get(tokenizer);
   if (!byName) cache.set(tokenizer, (byName = new Map()));
   let loaded = byName.get(modelName);
