@@ -113,3 +113,10 @@ describe('--model with a hub id', () => {
     expect((await run(['inspect', '--model', 'lab/gated', '--token', 'hf_secret'])).status).toBe(0);
   });
 });
+
+describe('files this release cannot load', () => {
+  it('a model with files over 2 GiB is refused before any download, naming the files', () => {
+    const files = [{ path: 'config.json', size: 600 }, { path: 'tokenizer.json', size: 1e6 }, { path: 'model.safetensors.index.json', size: 2e4 }, { path: 'model-00001-of-00002.safetensors', size: 9.94e9 }, { path: 'model-00002-of-00002.safetensors', size: 4.54e9 }];
+    expect(() => chooseFiles(parseHubId('mistralai/Mistral-7B-v0.1'), files)).toThrow(/model-00001-of-00002.safetensors \(9.3 GiB\), model-00002-of-00002.safetensors \(4.2 GiB\) are larger than the 2 GiB/);
+  });
+});

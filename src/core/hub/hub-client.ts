@@ -141,8 +141,23 @@ export class HubClient {
   }
 }
 
-/** The files to fetch for a hub id: a Hugging Face folder (config, weights, tokenizer) or one GGUF. */
+/**
+ * Files this release can load: weights are embedded in one ONNX graph and a file is read into
+ * one buffer, which caps each file at 2 GiB (Mistral 7B's shards are larger).
+ */
+export const MAX_FILE_BYTES = 2 ** 31 - 1;
+
+/** The files to fetch for a hub id, checked against MAX_FILE_BYTES before anything downloads. */
 export function chooseFiles(id: HubId, files: readonly HubFile[]): HubFile[] {
+  const chosen = chooseFilesUnchecked(id, files);
+  const big = chosen.filter((f) => (f.size ?? 0) > MAX_FILE_BYTES);
+  if (big.length > 0) {
+    throw new LenspressError('file-too-large', `${id.repo}: ${big.map((f) => `${f.path} (${((f.size ?? 0) / 2 ** 30).toFixed(1)} GiB)`).join(', ')} ${big.length > 1 ? 'are' : 'is'} larger than the 2 GiB a single file can be here (weights are embedded in one ONNX graph); this release cannot load this model: choose a smaller one`);
+  }
+  return chosen;
+}
+
+function chooseFilesUnchecked(id: HubId, files: readonly HubFile[]): HubFile[] {
   const byPath = new Map(files.map((f) => [f.path, f]));
   if (id.file) {
     const f = byPath.get(id.file);
