@@ -90,7 +90,7 @@ describe('the figure component registry', () => {
 
   it('turns LogitLens author props into the kind props and id the component always used', () => {
     const r = resolveFigure('LogitLens', { prompt: '  Tom had a red ball ', k: 3, caption: 'A caption' });
-    const props = { prompt: 'Tom had a red ball', norm: 'model', k: 3, state: 'block', decoder: 'output', secondary: 'topk', color: 'prob' };
+    const props = { prompt: 'Tom had a red ball', norm: 'model', k: 3, state: 'block', decoder: 'output', secondary: 'topk', color: 'prob', generate: 0, temperature: 0, topK: 0, topP: 1, seed: 0 };
     expect(r).toEqual({ component: 'LogitLens', kind: 'logit-lens', model: 'stories260K', caption: 'A caption', id: figureId('lens', props), props });
     expect(resolveFigure('LogitLens', { prompt: 'x', id: 'my-lens' }).id).toBe('my-lens');
     // Astro's scoped-style attribute on a component placed in an .astro page is not an author prop.
@@ -120,7 +120,7 @@ describe('a value from a figure', () => {
     const received = { prompt: 'Once upon a time' };
     const figure = await loadFigure('LogitLens', received);
     // The figure as the kind computes it, with every prop spelled out and no registry involved.
-    const explicit = { prompt: 'Once upon a time', norm: 'model', k: 5, state: 'block', decoder: 'output', secondary: 'topk', color: 'prob' };
+    const explicit = { prompt: 'Once upon a time', norm: 'model', k: 5, state: 'block', decoder: 'output', secondary: 'topk', color: 'prob', generate: 0, temperature: 0, topK: 0, topP: 1, seed: 0 };
     const m = await sharedModel('stories260K');
     const independent = (await FIGURES['logit-lens'].compute({ hooked: m.hooked, tokenizer: m.tokenizer, model: m.provenance, codeVersion: codeVersion() }, explicit)) as LogitLensFigureData;
     const viaKind = (await precomputeKind('logit-lens', 'stories260K', explicit)) as LogitLensFigureData;

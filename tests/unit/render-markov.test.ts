@@ -145,7 +145,9 @@ describe('Markov-probe figure on stories260K', async () => {
     expect(data.rows.map((r) => r.x)).toEqual(top);
   });
 
-  it('a model without a default corpus is told so', async () => {
-    await expect(markovFigure({ ...ctx, model: { ...ctx.model, name: 'other' } }, props)).rejects.toThrow('no default corpus for other');
+  it('a model without a corpus of its own is compared with the stories260K text, and says so', async () => {
+    const d = await markovFigure({ ...ctx, model: { ...ctx.model, name: 'other' } }, props);
+    expect(d.corpus.file).toBe('content/data/stories260K-corpus.json');
+    expect(d.corpus.sampledFrom).toBe('stories260K');
   });
 });
