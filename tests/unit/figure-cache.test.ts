@@ -59,3 +59,37 @@ describe('figure cache', () => {
     expect(c.provenance.settings.norm).toBe('none');
   });
 });
+
+describe('figure cache across processes', () => {
+  it('four builds writing the same figure at once leave one complete, readable entry and no temporary files', { timeout: 120_000 }, async () => {
+    const { execFile } = await import('node:child_process');
+    const { PROJECT_ROOT } = await import('../../src/node/project-root.ts');
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'lenspress-cache-race-'));
+    const run = () =>
+      new Promise<string>((resolve, reject) =>
+        execFile(process.execPath, ['--import', 'tsx', path.join(PROJECT_ROOT, 'tests/helpers/cache-writer.ts'), dir], { cwd: PROJECT_ROOT }, (err, stdout, stderr) => (err ? reject(new Error(stderr)) : resolve(stdout))),
+      );
+    const outs = await Promise.all([run(), run(), run(), run()]);
+    expect(outs).toEqual(['2000000', '2000000', '2000000', '2000000']);
+    const files = readdirSync(dir);
+    expect(files.filter((f) => f.endsWith('.tmp'))).toEqual([]);
+    expect(files.length).toBe(1);
+    expect(JSON.parse(readFileSync(path.join(dir, files[0]), 'utf8')).data.payload.length).toBe(2_000_000);
+  });
+});
+
+describe('a build killed mid-way', () => {
+  it('leaves no cache entry behind, and the next build computes the figure', { timeout: 60_000 }, async () => {
+    const { spawn } = await import('node:child_process');
+    const { PROJECT_ROOT } = await import('../../src/node/project-root.ts');
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'lenspress-cache-kill-'));
+    const child = spawn(process.execPath, ['--import', 'tsx', path.join(PROJECT_ROOT, 'tests/helpers/cache-slow-writer.ts'), dir], { cwd: PROJECT_ROOT });
+    await new Promise<void>((resolve) => child.stdout.on('data', (d: Buffer) => d.toString().includes('computing') && resolve()));
+    child.kill('SIGKILL');
+    await new Promise((r) => child.on('exit', r));
+    expect(readdirSync(dir).filter((f) => f.endsWith('.json'))).toEqual([]);
+    const parts = { kind: 'killed', codeVersion: '1', modelSha256: 'aa', props: {} };
+    expect(await cachedFigure(parts, async () => ({ done: true }), { dir })).toEqual({ done: true });
+    expect(readdirSync(dir).filter((f) => f.endsWith('.json')).length).toBe(1);
+  });
+});
