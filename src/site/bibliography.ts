@@ -29,8 +29,9 @@ export interface BibEntry {
 export const BIBLIOGRAPHY: readonly BibEntry[] = [
   {
     key: 'intravisto',
-    // Author order as in arXiv's export of 2507.13858.
-    authors: ['Sassella, Andrea', 'Rigamonti, Davide', 'Carman, Mark James', 'Brunello, Nicolò', 'Scotti, Vincenzo'],
+    // Author order of arXiv's metadata for 2507.13858 (as mirrored with arXiv's TeX escapes,
+    // "Nicol\`o Brunello, …"); one aggregator's BibTeX lists Sassella first — arXiv's wins.
+    authors: ['Brunello, Nicolò', 'Rigamonti, Davide', 'Sassella, Andrea', 'Scotti, Vincenzo', 'Carman, Mark James'],
     year: 2025,
     title: 'InTraVisTo: Inside Transformer Visualisation Tool',
     venue: 'arXiv preprint',

@@ -20,7 +20,7 @@ describe('the bibliography', () => {
 
   it('holds the works the articles cite', () => {
     const expected: Record<string, [string, number, string]> = {
-      intravisto: ['Sassella et al.', 2025, 'https://arxiv.org/abs/2507.13858'],
+      intravisto: ['Brunello et al.', 2025, 'https://arxiv.org/abs/2507.13858'],
       'logit-lens': ['nostalgebraist', 2020, 'https://www.lesswrong.com/posts/AcKRB8wDpdaN6v6ru/interpreting-gpt-the-logit-lens'],
       'tuned-lens': ['Belrose et al.', 2023, 'https://arxiv.org/abs/2303.08112'],
       transformerlens: ['Nanda & Bloom', 2022, 'https://github.com/TransformerLensOrg/TransformerLens'],

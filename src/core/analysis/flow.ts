@@ -1,6 +1,6 @@
 /**
  * Information flow as a vertical Sankey diagram (methods.md §3; the algorithm of InTraVisTo,
- * Brunello et al. 2024, re-derived from the group's notes — no code copied): importance
+ * Brunello et al. 2025, re-derived from the group's notes — no code copied): importance
  * ("mass") flows down the network from a start cell, split at each block by norm shares
  *
  *   share_att^(ℓ,t) = ‖δ_att‖ / (‖x^(ℓ−1)‖ + ‖δ_att‖)     (hook_resid_pre, hook_attn_out)
