@@ -12,6 +12,7 @@
  * feeds token ids directly; the pieces only have to be valid and distinct.
  */
 import type { LoadedModel } from '../core/model/weights.ts';
+import { floatBlock } from '../core/model/quantized.ts';
 import { type GgufTensorToWrite, type GgufWriteValue, writeGguf } from '../core/formats/gguf-writer.ts';
 import { ropeRowsToInterleaved } from '../core/formats/rope-permute.ts';
 
@@ -76,7 +77,7 @@ export function modelToF32Gguf(model: LoadedModel, name: string, vocab: GgufVoca
   const tensors: GgufTensorToWrite[] = [t('token_embd.weight', [c.d_vocab, c.d_model], w.W_E), t('output_norm.weight', [c.d_model], w.ln_final_w)];
   if (!(c.tied_embeddings || w.W_U === w.W_E)) tensors.push(t('output.weight', [c.d_vocab, c.d_model], w.W_U));
   const q = c.n_heads * c.d_head, kv = c.n_kv_heads * c.d_head;
-  w.blocks.forEach((b, l) => {
+  w.blocks.map(floatBlock).forEach((b, l) => {
     const p = `blk.${l}.`;
     tensors.push(
       t(`${p}attn_norm.weight`, [c.d_model], b.ln1_w),

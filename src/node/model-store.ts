@@ -3,13 +3,14 @@
  * 1. the model store: `storeDir` option, else $LENSPRESS_MODELS, else `../shared/models`
  *    beside the project when it exists (the group's machines);
  * 2. the download cache: $LENSPRESS_CACHE or ~/.cache/lenspress;
- * 3. the Hugging Face hub ($LENSPRESS_HUB_URL, default https://huggingface.co), downloaded
- *    into the cache through a temporary file and renamed into place once its sha256 matches.
+ * 3. the Hugging Face hub ($LENSPRESS_HUB_URL, default https://huggingface.co), streamed
+ *    into the cache through a temporary file (hashed as it arrives, never one buffer) and
+ *    renamed into place once its sha256 matches.
  * Every file's sha256 is checked on every load: figures cite it as their provenance.
  */
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { LenspressError } from '../core/errors.ts';
@@ -68,28 +69,33 @@ async function download(model: KnownModel, file: ModelFile, dest: string, opts: 
   }
   if (!res.ok || !res.body) throw new LenspressError('download-failed', `${url} answered ${res.status} ${res.statusText}; set LENSPRESS_MODELS to a folder that holds ${model.name}/${file.name}`);
   const total = Number(res.headers.get('content-length') ?? file.bytes);
-  const chunks: Uint8Array[] = [];
-  let received = 0;
-  const reader = res.body.getReader();
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    chunks.push(value);
-    received += value.byteLength;
-    if (received > file.bytes * 2 + 1024) throw new LenspressError('download-failed', `${url} sent more than the expected ${file.bytes} bytes; refusing`);
-    opts.onProgress?.(file.name, received, total);
-  }
-  const bytes = new Uint8Array(received);
-  let o = 0;
-  for (const c of chunks) {
-    bytes.set(c, o);
-    o += c.byteLength;
-  }
-  verify(file, url, bytes);
   await mkdir(path.dirname(dest), { recursive: true });
   const tmp = `${dest}.${process.pid}.${Date.now()}.part`;
-  await writeFile(tmp, bytes);
-  await rename(tmp, dest).catch(async (e) => (await rm(tmp, { force: true }), Promise.reject(e)));
+  const fh = await open(tmp, 'w');
+  const hash = createHash('sha256');
+  let received = 0;
+  try {
+    const reader = res.body.getReader();
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      if (received + value.byteLength > file.bytes * 2 + 1024) throw new LenspressError('download-failed', `${url} sent more than the expected ${file.bytes} bytes; refusing`);
+      for (let w = 0; w < value.byteLength; ) w += (await fh.write(value, w, value.byteLength - w, received + w)).bytesWritten;
+      hash.update(value);
+      received += value.byteLength;
+      opts.onProgress?.(file.name, received, total);
+    }
+    await fh.close();
+    const digest = hash.digest('hex');
+    if (digest !== file.sha256) {
+      throw new LenspressError('checksum-mismatch', `${url}: sha256 is ${digest}, expected ${file.sha256} (${received} bytes, expected ${file.bytes}); the file is damaged or a different version: delete it and run again to re-download`);
+    }
+    await rename(tmp, dest);
+  } catch (e) {
+    await fh.close().catch(() => {});
+    await rm(tmp, { force: true });
+    throw e;
+  }
 }
 
 /** Finds (or downloads) one file of a known model and checks its sha256. */

@@ -21,6 +21,8 @@ export interface MockHub {
   breakNextAfter?: number;
   /** Serve a different byte at this offset (a damaged CDN). */
   corruptAt?: number;
+  /** Answer Range requests with the whole file (200), as a server without Range support does. */
+  ignoreRange?: boolean;
   close(): Promise<void>;
 }
 
@@ -58,7 +60,7 @@ export async function startMockHub(repos: Record<string, MockRepo>): Promise<Moc
       bytes = Buffer.from(bytes);
       bytes[hub.corruptAt] ^= 0xff;
     }
-    const range = req.headers.range?.match(/^bytes=(\d+)-$/);
+    const range = hub.ignoreRange ? null : req.headers.range?.match(/^bytes=(\d+)-$/);
     const start = range ? Number(range[1]) : 0;
     const body = bytes.subarray(start);
     res.writeHead(range ? 206 : 200, { 'content-length': body.byteLength, ...(range ? { 'content-range': `bytes ${start}-${bytes.byteLength - 1}/${bytes.byteLength}` } : {}) });

@@ -12,6 +12,7 @@ import { HookedModel } from '../../src/core/engine/hooked-model.ts';
 import { isLenspressError } from '../../src/core/errors.ts';
 import { GGUF_VALUE, parseGguf, readGgufTensor } from '../../src/core/formats/gguf.ts';
 import { ggufFromModel, ggufToModel } from '../../src/core/formats/gguf-model.ts';
+import { asFloat32 } from '../../src/core/model/quantized.ts';
 import { type GgufWriteValue, quantizeQ4_0, quantizeQ8_0, writeGguf } from '../../src/core/formats/gguf-writer.ts';
 import { f16ToF32, roundToF16 } from '../../src/core/formats/half.ts';
 import { parseLlama2cCheckpoint } from '../../src/core/formats/llama2c.ts';
@@ -71,7 +72,7 @@ describe('stories260K.gguf (real file, llama.cpp converter, all F32)', () => {
     expect(maxAbsDiff(w.W_U, b.W_U)).toBe(0); // the converter stores the tied classifier as output.weight
     expect(maxAbsDiff(w.ln_final_w, b.ln_final_w)).toBe(0);
     w.blocks.forEach((blk, l) => {
-      for (const k of ['ln1_w', 'W_Q', 'W_K', 'W_V', 'W_O', 'ln2_w', 'W_gate', 'W_in', 'W_out'] as const) expect(maxAbsDiff(blk[k]!, b.blocks[l][k]!), `${l}.${k}`).toBe(0);
+      for (const k of ['ln1_w', 'W_Q', 'W_K', 'W_V', 'W_O', 'ln2_w', 'W_gate', 'W_in', 'W_out'] as const) expect(maxAbsDiff(asFloat32(blk[k]!), asFloat32(b.blocks[l][k]!)), `${l}.${k}`).toBe(0);
     });
   });
 

@@ -6,9 +6,10 @@
 import { LenspressError } from '../errors.ts';
 import type { LoadedModel } from '../model/weights.ts';
 import { hookShape, validateHooks } from '../model/hooks.ts';
-import { buildLlamaGraph, DEFAULT_ROPE_POSITIONS } from '../onnx/llama-graph.ts';
+import { buildLlamaModel, DEFAULT_ROPE_POSITIONS } from '../onnx/llama-graph.ts';
+import type { ExternalDataOptions } from '../onnx/graph-builder.ts';
 import { deltaInput, headKeep, headKeepInput, type Intervention, type InterventionSite, interventionSlots, keepInput, siteTensors, validateInterventions } from '../model/interventions.ts';
-import { type Backend, type InferenceSession, sessionOptions } from './runtime.ts';
+import { type Backend, createSession, type InferenceSession } from './runtime.ts';
 
 export interface HookTensor {
   data: Float32Array;
@@ -41,6 +42,8 @@ export class HookedModel {
   constructor(
     readonly model: LoadedModel,
     readonly backend: Backend,
+    /** When graphs move their weights to external data (default: past 1.5 GiB; tests force it lower). */
+    readonly externalData: ExternalDataOptions = {},
   ) {}
 
   get config() {
@@ -53,8 +56,8 @@ export class HookedModel {
     const key = `${[...hooks].sort().join('|')}#${slots.join('|')}#${maxPositions ?? ''}#${kvCache}`;
     let s = this.sessions.get(key);
     if (!s) {
-      const bytes = buildLlamaGraph(this.model.config, this.model.weights, { hooks, interventionSlots: slots, maxPositions, kvCache });
-      s = this.backend.ort.InferenceSession.create(bytes, sessionOptions(this.backend));
+      const onnx = buildLlamaModel(this.model.config, this.model.weights, { hooks, interventionSlots: slots, maxPositions, kvCache }, this.externalData);
+      s = createSession(this.backend, onnx);
       s.catch(() => this.sessions.delete(key)); // a failed create may succeed on retry
       this.sessions.set(key, s);
     }

@@ -4,6 +4,7 @@
  * the core never imports a runtime itself — the same code runs in Node, a page and a Worker.
  */
 import type { InferenceSession, TensorConstructor } from 'onnxruntime-common';
+import type { OnnxModel } from '../onnx/graph-builder.ts';
 
 export interface OrtModule {
   InferenceSession: { create(model: Uint8Array, options?: InferenceSession.SessionOptions): Promise<InferenceSession> };
@@ -31,4 +32,16 @@ export function sessionOptions(backend: Backend, threads = backend.threads): Inf
   // Keys set to undefined throw in onnxruntime-node: the thread keys are there only when pinned.
   const pinned = threads !== undefined ? { intraOpNumThreads: threads, interOpNumThreads: 1 } : {};
   return { executionProviders: backend.executionProviders, graphOptimizationLevel: 'all', logSeverityLevel: 3, ...pinned };
+}
+
+/**
+ * A session for `model`, its external data files included. Both runtimes take the files from
+ * memory through the `externalData` option ([{path, data}], onnxruntime-common's
+ * OnnxModelOptions): onnxruntime-web mounts them, and onnxruntime-node 1.30's binding hands
+ * them to ONNX Runtime as in-memory external files (checked in tests/unit/quantized.test.ts),
+ * so nothing is written to disk.
+ */
+export function createSession(backend: Backend, model: OnnxModel, options: InferenceSession.SessionOptions = sessionOptions(backend)): Promise<InferenceSession> {
+  if (model.externalData.length === 0) return backend.ort.InferenceSession.create(model.bytes, options);
+  return backend.ort.InferenceSession.create(model.bytes, { ...options, externalData: model.externalData });
 }

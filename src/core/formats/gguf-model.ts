@@ -22,7 +22,8 @@
 import { LenspressError } from '../errors.ts';
 import { LLAMA_DEFAULTS, type ModelConfig } from '../model/config.ts';
 import type { BlockWeights, LoadedModel } from '../model/weights.ts';
-import { type GgufFile, type GgufTensorInfo, ggufArray, ggufNumber, ggufString, readGgufTensor } from './gguf.ts';
+import { floatBlock, type Matrix } from '../model/quantized.ts';
+import { type GgufFile, type GgufTensorInfo, ggufArray, ggufNumber, ggufString, readGgufQuantized, readGgufTensor } from './gguf.ts';
 import type { GgufTensorToWrite, GgufTensorType, GgufWriteValue } from './gguf-writer.ts';
 import { ropeRowsToInterleaved } from './rope-permute.ts';
 
@@ -31,7 +32,15 @@ type GgufArch = (typeof GGUF_ARCHITECTURES)[number];
 
 const SOURCE_DTYPE: Record<string, ModelConfig['source_dtype']> = { F32: 'float32', F16: 'float16', BF16: 'bfloat16', Q8_0: 'q8_0', Q4_0: 'q4_0' };
 
-export function ggufToModel(file: GgufFile): LoadedModel {
+export interface GgufToModelOptions {
+  /**
+   * Keep Q8_0/Q4_0 projection matrices quantised (views into the file; the ONNX graph runs
+   * them as MatMulNBits). Default true; false dequantises everything to float32.
+   */
+  quantized?: boolean;
+}
+
+export function ggufToModel(file: GgufFile, opts: GgufToModelOptions = {}): LoadedModel {
   const fn = file.fileName;
   const fail = (code: string, msg: string): never => {
     throw new LenspressError(code, `${fn}: ${msg}`);
@@ -99,6 +108,14 @@ export function ggufToModel(file: GgufFile): LoadedModel {
     }
     return readGgufTensor(file, name);
   };
+  const keepQuantized = opts.quantized ?? true;
+  /** A projection [out, in]: its blocks when quantised (and kept so), else float32. */
+  const proj = (name: string, shape: number[], why: string): Matrix => {
+    tensorInfo(file, name); // a missing tensor is reported as read() reports it
+    const qm = keepQuantized ? readGgufQuantized(file, name) : null;
+    if (qm && qm.rows === shape[0] && qm.cols === shape[1]) return qm;
+    return read(name, shape, why);
+  };
   const qWhy = `head_count ${n_heads} × head size ${d_head}, embedding_length ${d}`;
   const kvWhy = `head_count_kv ${n_kv_heads} × head size ${d_head}, embedding_length ${d}`;
   const W_E = read('token_embd.weight', [d_vocab, d], `vocabulary ${d_vocab}, embedding_length ${d}`);
@@ -106,15 +123,15 @@ export function ggufToModel(file: GgufFile): LoadedModel {
     const p = `blk.${l}.`;
     return {
       ln1_w: read(`${p}attn_norm.weight`, [d], `embedding_length ${d}`),
-      W_Q: read(`${p}attn_q.weight`, [q, d], qWhy),
-      W_K: read(`${p}attn_k.weight`, [kv, d], kvWhy),
-      W_V: read(`${p}attn_v.weight`, [kv, d], kvWhy),
-      W_O: read(`${p}attn_output.weight`, [d, q], `embedding_length ${d}, ${qWhy}`),
+      W_Q: proj(`${p}attn_q.weight`, [q, d], qWhy),
+      W_K: proj(`${p}attn_k.weight`, [kv, d], kvWhy),
+      W_V: proj(`${p}attn_v.weight`, [kv, d], kvWhy),
+      W_O: proj(`${p}attn_output.weight`, [d, q], `embedding_length ${d}, ${qWhy}`),
       ...(config.attn_bias ? { b_Q: read(`${p}attn_q.bias`, [q], qWhy), b_K: read(`${p}attn_k.bias`, [kv], kvWhy), b_V: read(`${p}attn_v.bias`, [kv], kvWhy) } : {}),
       ln2_w: read(`${p}ffn_norm.weight`, [d], `embedding_length ${d}`),
-      W_gate: read(`${p}ffn_gate.weight`, [f, d], `feed_forward_length ${f}`),
-      W_in: read(`${p}ffn_up.weight`, [f, d], `feed_forward_length ${f}`),
-      W_out: read(`${p}ffn_down.weight`, [d, f], `feed_forward_length ${f}`),
+      W_gate: proj(`${p}ffn_gate.weight`, [f, d], `feed_forward_length ${f}`),
+      W_in: proj(`${p}ffn_up.weight`, [f, d], `feed_forward_length ${f}`),
+      W_out: proj(`${p}ffn_down.weight`, [d, f], `feed_forward_length ${f}`),
     };
   });
   const ln_final_w = read('output_norm.weight', [d], `embedding_length ${d}`);
@@ -196,7 +213,8 @@ export function ggufFromModel({ config: c, weights: w }: LoadedModel, type: Gguf
   if (a !== 'llama' && c.rope_style !== 'half') refuse(`${a} in llama.cpp uses the 'half' RoPE pairing (NEOX); this model is interleaved`);
   const q = c.n_heads * c.d_head, kv = c.n_kv_heads * c.d_head, d = c.d_model;
   mat('token_embd.weight', [c.d_vocab, d], w.W_E);
-  w.blocks.forEach((b, l) => {
+  // quantised projections are dequantised and quantised again as `type` (Q8_0 → Q8_0 reproduces the blocks when each block's largest |q| is 127)
+  w.blocks.map(floatBlock).forEach((b, l) => {
     const p = `blk.${l}.`;
     vec(`${p}attn_norm.weight`, b.ln1_w);
     mat(`${p}attn_q.weight`, [q, d], rope(b.W_Q, c.n_heads, d));

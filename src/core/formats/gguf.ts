@@ -10,15 +10,23 @@
  * ne = [cols, rows]; `shape` below is ne reversed, so the data is row-major in that shape.
  *
  * Every count and length is checked against the bytes left before anything is allocated.
+ * Files over 2 GiB (a Q4_0 Mistral 7B is 4.1 GB): `openGguf` parses the header from a prefix of
+ * a ByteSource (./byte-source.ts), grown until the header fits, then reads each tensor's bytes
+ * into its own buffer; `parseGguf` reads a file already in memory. Both give the same GgufFile.
  * Memory: F32 tensors are views into the file's bytes; the others are dequantised into new
- * float32 arrays (a Q4_0 model held as float32 takes ~7× its file size).
+ * float32 arrays (a Q4_0 model held as float32 takes ~7× its file size), except where
+ * readGgufQuantized keeps Q8_0/Q4_0 blocks as they are (views into the file's bytes).
  * Tensors F32, F16, BF16, Q8_0 and Q4_0 dequantise to float32 (ggml-quants.c
  * dequantize_row_q8_0 / q4_0: blocks of 32; Q8_0 = f16 d + 32 int8, x = q·d; Q4_0 = f16 d +
  * 16 bytes, element j < 16 in the low nibble of byte j and element j + 16 in its high
- * nibble, x = (q − 8)·d).
+ * nibble, x = (q − 8)·d). K-quants Q4_K and Q6_K (super-blocks of 256; ./k-quants.ts) are
+ * dequantised to float32 at load: 4 bytes a value, ~7× (Q4_K) or ~4.9× (Q6_K) their size.
  */
 import { LenspressError } from '../errors.ts';
 import { f16Lookup } from './half.ts';
+import { type ByteSource, type HeldBytes, readRanges, wholeFile } from './byte-source.ts';
+import { type QuantizedMatrix, quantizedMatrix } from '../model/quantized.ts';
+import { QK_K, dequantizeQ4K, dequantizeQ6K } from './k-quants.ts';
 
 export type GgufValue = number | bigint | boolean | string | GgufValue[];
 
@@ -33,8 +41,8 @@ export const GGML_TYPES: Record<number, { name: string; block?: number; bytes?: 
   24: { name: 'I8', block: 1, bytes: 1 }, 25: { name: 'I16', block: 1, bytes: 2 }, 26: { name: 'I32', block: 1, bytes: 4 },
   27: { name: 'I64', block: 1, bytes: 8 }, 28: { name: 'F64', block: 1, bytes: 8 }, 29: { name: 'IQ1_M' }, 30: { name: 'BF16', block: 1, bytes: 2 },
 };
-export const GGML = { F32: 0, F16: 1, Q4_0: 2, Q8_0: 8, BF16: 30 } as const;
-export const READABLE_GGML = ['F32', 'F16', 'BF16', 'Q8_0', 'Q4_0'];
+export const GGML = { F32: 0, F16: 1, Q4_0: 2, Q8_0: 8, Q4_K: 12, Q6_K: 14, BF16: 30 } as const;
+export const READABLE_GGML = ['F32', 'F16', 'BF16', 'Q8_0', 'Q4_0', 'Q4_K', 'Q6_K'];
 
 /** gguf_type (value types of metadata). */
 export const GGUF_VALUE = { UINT8: 0, INT8: 1, UINT16: 2, INT16: 3, UINT32: 4, INT32: 5, FLOAT32: 6, BOOL: 7, STRING: 8, ARRAY: 9, UINT64: 10, INT64: 11, FLOAT64: 12 } as const;
@@ -63,25 +71,39 @@ export interface GgufFile {
   tensors: Map<string, GgufTensorInfo>;
   alignment: number;
   dataOffset: number;
-  bytes: Uint8Array;
+  /** The file's length in bytes. */
+  size: number;
+  /** The tensors' bytes: the whole file (parseGguf) or each readable tensor's range (openGguf). */
+  data: HeldBytes;
 }
+
+/** The header runs past the prefix read so far (openGguf reads more); never thrown for a whole file. */
+class NeedMore {
+  constructor(readonly upTo: number) {}
+}
+
+/** Largest header openGguf reads (Llama 3's 128k-token vocabulary takes ~10 MB). */
+export const MAX_GGUF_HEADER_BYTES = 512 * 2 ** 20;
 
 class Reader {
   pos = 0;
   private readonly view: DataView;
   // ignoreBOM: a piece can be U+FEFF itself (Mistral's id 31759), which the default decoder would strip
   private readonly utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
-  constructor(readonly bytes: Uint8Array, readonly fileName: string) {
+  /** `bytes` is the whole file or a prefix of a file of `fileSize` bytes. */
+  constructor(readonly bytes: Uint8Array, readonly fileName: string, readonly fileSize = bytes.byteLength) {
     this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   }
+  /** Bytes left in the file (not the prefix): the bound for counts and lengths. */
   get left(): number {
-    return this.bytes.byteLength - this.pos;
+    return this.fileSize - this.pos;
   }
   fail(code: string, msg: string): never {
     throw new LenspressError(code, `${this.fileName}: ${msg} (at byte ${this.pos}); expected a GGUF v3 file`);
   }
   need(n: number, what: string): void {
     if (n > this.left) this.fail('truncated-file', `the file ends inside ${what}: ${n} bytes needed, ${this.left} left`);
+    if (this.pos + n > this.bytes.byteLength) throw new NeedMore(this.pos + n);
   }
   u32(what: string): number {
     this.need(4, what);
@@ -99,6 +121,7 @@ class Reader {
   }
   string(what: string): string {
     const n = this.count(`the length of ${what}`, this.left - 8);
+    this.need(n, what);
     const raw = this.bytes.subarray(this.pos, this.pos + n);
     this.pos += n;
     try {
@@ -116,8 +139,9 @@ class Reader {
       const min = et === GGUF_VALUE.STRING ? 8 : et === GGUF_VALUE.ARRAY ? 12 : SCALAR_BYTES[et];
       if (min === undefined) this.fail('bad-header', `${what} has unknown element type ${et}`);
       const n = this.count(`the length of ${what}`, Math.floor((this.left - 8) / min));
-      const out: GgufValue[] = new Array(n);
-      for (let i = 0; i < n; i++) out[i] = this.value(et, `${what}[${i}]`, depth + 1);
+      // grown element by element: n is bounded by the file, which may be larger than the prefix
+      const out: GgufValue[] = [];
+      for (let i = 0; i < n; i++) out.push(this.value(et, `${what}[${i}]`, depth + 1));
       return out;
     }
     const size = SCALAR_BYTES[type];
@@ -144,7 +168,33 @@ class Reader {
 }
 
 export function parseGguf(bytes: Uint8Array, fileName = 'model.gguf'): GgufFile {
-  const r = new Reader(bytes, fileName);
+  return { ...parseHeader(bytes, fileName, bytes.byteLength), data: wholeFile(bytes) };
+}
+
+/**
+ * A GGUF file read through a source: the header from a prefix (`firstRead` bytes, doubled
+ * until the header fits), then the bytes of each tensor of a readable type (READABLE_GGML),
+ * one buffer per tensor. Same checks and messages as parseGguf.
+ */
+export async function openGguf(src: ByteSource, opts: { fileName?: string; firstRead?: number } = {}): Promise<GgufFile> {
+  const fileName = opts.fileName ?? src.name;
+  let n = Math.min(src.size, Math.max(8, opts.firstRead ?? 2 ** 20));
+  for (;;) {
+    const prefix = await src.readRange(0, n);
+    try {
+      const header = parseHeader(prefix, fileName, src.size);
+      const ranges = [...header.tensors.values()].filter((t) => READABLE_GGML.includes(t.typeName)).map((t) => ({ offset: t.offset, length: t.nbytes!, what: `tensor ${t.name}` }));
+      return { ...header, data: await readRanges(src, ranges) };
+    } catch (e) {
+      if (!(e instanceof NeedMore)) throw e;
+      if (e.upTo > MAX_GGUF_HEADER_BYTES) throw new LenspressError('bad-header', `${fileName}: the header runs past byte ${e.upTo}; Lenspress reads GGUF headers of up to ${MAX_GGUF_HEADER_BYTES} bytes`);
+      n = Math.min(src.size, Math.max(2 * n, e.upTo));
+    }
+  }
+}
+
+function parseHeader(bytes: Uint8Array, fileName: string, fileSize: number): Omit<GgufFile, 'data'> {
+  const r = new Reader(bytes, fileName, fileSize);
   r.need(4, 'the magic number');
   const magic = String.fromCharCode(...bytes.subarray(0, 4));
   if (magic !== 'GGUF') r.fail('bad-magic', `the file starts with ${JSON.stringify(magic)}, not the magic "GGUF"`);
@@ -176,25 +226,28 @@ export function parseGguf(bytes: Uint8Array, fileName = 'model.gguf'): GgufFile 
     if (nDims < 1 || nDims > MAX_DIMS) r.fail('bad-header', `tensor ${name} has ${nDims} dimensions, expected 1–${MAX_DIMS}`);
     const ne: number[] = [];
     // no ggml type packs more than 8 values per byte, so a dimension cannot exceed 8 × the file size
-    for (let k = 0; k < nDims; k++) ne.push(r.count(`ne[${k}] of tensor ${name}`, bytes.byteLength * 8));
+    for (let k = 0; k < nDims; k++) ne.push(r.count(`ne[${k}] of tensor ${name}`, fileSize * 8));
     const type = r.u32(`the type of tensor ${name}`);
-    const rel = r.count(`the offset of tensor ${name}`, bytes.byteLength);
+    const rel = r.count(`the offset of tensor ${name}`, fileSize);
     const t = GGML_TYPES[type];
     if (!t) r.fail('bad-header', `tensor ${name} has unknown ggml type ${type}`);
     if (rel % alignment !== 0) r.fail('bad-header', `tensor ${name} is at data offset ${rel}, not a multiple of the alignment ${alignment}`);
     const numel = ne.reduce((a, b) => a * b, 1);
-    if (t.block !== undefined && ne[0] % t.block !== 0) r.fail('bad-header', `tensor ${name} (${t.name}) has rows of ${ne[0]} values, not a multiple of its block size ${t.block}`);
+    if (t.block !== undefined && ne[0] % t.block !== 0) {
+      const what = t.block === QK_K ? `its super-block size ${t.block} (a K-quant)` : `its block size ${t.block}`;
+      r.fail('bad-header', `tensor ${name} (${t.name}) has rows of ${ne[0]} values, not a multiple of ${what}`);
+    }
     const nbytes = t.block !== undefined && t.bytes !== undefined ? (numel / t.block) * t.bytes : undefined;
     infos.push({ name, ne, shape: [...ne].reverse(), type, typeName: t.name, offset: rel, nbytes });
   }
   const dataOffset = Math.ceil(r.pos / alignment) * alignment;
   for (const t of infos) {
     t.offset += dataOffset;
-    if (t.nbytes !== undefined && t.offset + t.nbytes > bytes.byteLength) {
-      throw new LenspressError('truncated-file', `${fileName}: tensor ${t.name} (${t.typeName}, [${t.shape.join(', ')}]) needs bytes ${t.offset}…${t.offset + t.nbytes}, but the file has ${bytes.byteLength}: truncated`);
+    if (t.nbytes !== undefined && t.offset + t.nbytes > fileSize) {
+      throw new LenspressError('truncated-file', `${fileName}: tensor ${t.name} (${t.typeName}, [${t.shape.join(', ')}]) needs bytes ${t.offset}…${t.offset + t.nbytes}, but the file has ${fileSize}: truncated`);
     }
   }
-  return { fileName, version, metadata, tensors: new Map(infos.map((t) => [t.name, t])), alignment, dataOffset, bytes };
+  return { fileName, version, metadata, tensors: new Map(infos.map((t) => [t.name, t])), alignment, dataOffset, size: fileSize };
 }
 
 /** A tensor as float32, row-major in `info.shape`. */
@@ -205,10 +258,12 @@ export function readGgufTensor(file: GgufFile, name: string): Float32Array {
     throw new LenspressError('unsupported-dtype', `${file.fileName}: tensor ${name} is ${t.typeName}; Lenspress reads ${READABLE_GGML.join(', ')} (re-quantise with llama-quantize, e.g. to Q8_0)`);
   }
   const n = t.shape.reduce((a, b) => a * b, 1);
-  const view = new DataView(file.bytes.buffer, file.bytes.byteOffset + t.offset, t.nbytes);
-  const abs = file.bytes.byteOffset + t.offset;
+  const bytes = file.data.range(t.offset, t.nbytes!);
+  if (t.type === GGML.Q4_K) return dequantizeQ4K(bytes, n, `${file.fileName}: tensor ${name}`);
+  if (t.type === GGML.Q6_K) return dequantizeQ6K(bytes, n, `${file.fileName}: tensor ${name}`);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, t.nbytes);
   // F32 at an aligned offset: a view into the file, as safetensors.ts does (no copy)
-  if (t.type === GGML.F32 && abs % 4 === 0) return new Float32Array(file.bytes.buffer, abs, n);
+  if (t.type === GGML.F32 && bytes.byteOffset % 4 === 0) return new Float32Array(bytes.buffer, bytes.byteOffset, n);
   const out = new Float32Array(n);
   const f16 = f16Lookup();
   if (t.type === GGML.F32) for (let i = 0; i < n; i++) out[i] = view.getFloat32(4 * i, true);
@@ -232,6 +287,18 @@ export function readGgufTensor(file: GgufFile, name: string): Float32Array {
     }
   }
   return out;
+}
+
+/**
+ * A Q8_0 or Q4_0 matrix as stored (a view into the file's bytes, no copy), or null for any
+ * other type. `shape` is [rows, cols], row-major.
+ */
+export function readGgufQuantized(file: GgufFile, name: string): QuantizedMatrix | null {
+  const t = file.tensors.get(name);
+  if (!t) throw new LenspressError('missing-tensor', `${file.fileName}: no tensor named ${name}`);
+  if ((t.type !== GGML.Q8_0 && t.type !== GGML.Q4_0) || t.shape.length !== 2) return null;
+  const blocks = file.data.range(t.offset, t.nbytes!);
+  return quantizedMatrix(t.type === GGML.Q8_0 ? 'q8_0' : 'q4_0', t.shape[0], t.shape[1], blocks, `${file.fileName}: tensor ${name}`);
 }
 
 /** Typed metadata access with messages that name the key. */

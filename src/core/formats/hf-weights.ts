@@ -16,6 +16,7 @@
 import { LenspressError } from '../errors.ts';
 import type { ModelConfig } from '../model/config.ts';
 import type { BlockWeights, LoadedModel, ModelWeights } from '../model/weights.ts';
+import { floatBlock } from '../model/quantized.ts';
 import type { HfDtype } from './hf-config.ts';
 import { ropeRowsToHalf } from './rope-permute.ts';
 import { readSafetensor, type SafetensorsFile } from './safetensors.ts';
@@ -179,7 +180,7 @@ export function hfTensorsFromModel({ config: c, weights: w }: LoadedModel, dtype
   const toHalf = (m: Float32Array, heads: number, cols: number) => (c.rope_style === 'interleaved' ? ropeRowsToHalf(m, heads, c.d_head, cols) : m);
   const gamma = (m: Float32Array) => (c.arch === 'gemma' ? Float32Array.from(m, (v) => v - 1) : m);
   data.set(EMBED, w.W_E);
-  w.blocks.forEach((b, l) => {
+  w.blocks.map(floatBlock).forEach((b, l) => {
     const p = `model.layers.${l}.`;
     data.set(`${p}input_layernorm.weight`, gamma(b.ln1_w));
     data.set(`${p}self_attn.q_proj.weight`, toHalf(b.W_Q, c.n_heads, c.d_model));

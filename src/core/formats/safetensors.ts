@@ -13,9 +13,14 @@
  * into the file's bytes when 4-byte aligned (no copy); F16/BF16 are widened into new arrays, so
  * a bf16 checkpoint held as float32 takes twice its file size (plus the file bytes until the
  * caller drops them).
+ *
+ * Files over 2 GiB (Mistral 7B's shards are 5–10 GB): `openSafetensors` reads the header from a
+ * ByteSource (./byte-source.ts), then each tensor's bytes into its own buffer; the checks and
+ * messages are those of `parseSafetensors`, which reads a file already in memory.
  */
 import { LenspressError } from '../errors.ts';
 import { f16Lookup } from './half.ts';
+import { type ByteSource, type HeldBytes, readRanges, wholeFile } from './byte-source.ts';
 
 /** Largest header the reference implementation accepts (MAX_HEADER_SIZE). */
 export const MAX_HEADER_BYTES = 100_000_000;
@@ -38,7 +43,10 @@ export interface SafetensorsTensor {
 
 export interface SafetensorsFile {
   fileName: string;
-  bytes: Uint8Array;
+  /** The file's length in bytes. */
+  size: number;
+  /** The tensors' bytes: the whole file (parseSafetensors) or each tensor's range (openSafetensors). */
+  data: HeldBytes;
   tensors: Map<string, SafetensorsTensor>;
   metadata: Record<string, string>;
 }
@@ -49,26 +57,48 @@ const fail = (code: string, msg: string): never => {
 
 const isCount = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
 
-export function parseSafetensors(bytes: Uint8Array, fileName = 'model.safetensors'): SafetensorsFile {
-  const what = 'expected a safetensors file (8-byte header length, JSON header, tensor data)';
-  if (bytes.byteLength < 8) fail('truncated-file', `${fileName}: ${bytes.byteLength} bytes, too few for the 8-byte header length; ${what}`);
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+const WHAT = 'expected a safetensors file (8-byte header length, JSON header, tensor data)';
+
+/** The header's length from the file's first 8 bytes, checked against the file's size. */
+function headerLength(first: Uint8Array, fileSize: number, fileName: string): number {
+  if (fileSize < 8) fail('truncated-file', `${fileName}: ${fileSize} bytes, too few for the 8-byte header length; ${WHAT}`);
+  const view = new DataView(first.buffer, first.byteOffset, 8);
   const lo = view.getUint32(0, true), hi = view.getUint32(4, true);
   const headerLen = hi * 2 ** 32 + lo;
-  if (headerLen > bytes.byteLength - 8) {
-    fail('truncated-file', `${fileName}: the header length field says ${headerLen} bytes, but only ${bytes.byteLength - 8} follow it; truncated, or ${what}`);
+  if (headerLen > fileSize - 8) {
+    fail('truncated-file', `${fileName}: the header length field says ${headerLen} bytes, but only ${fileSize - 8} follow it; truncated, or ${WHAT}`);
   }
   if (headerLen > MAX_HEADER_BYTES) fail('bad-header', `${fileName}: header of ${headerLen} bytes exceeds the ${MAX_HEADER_BYTES}-byte limit of the safetensors format`);
+  return headerLen;
+}
+
+export function parseSafetensors(bytes: Uint8Array, fileName = 'model.safetensors'): SafetensorsFile {
+  const headerLen = headerLength(bytes, bytes.byteLength, fileName);
+  return { ...parseHeader(bytes.subarray(8, 8 + headerLen), bytes.byteLength, fileName), data: wholeFile(bytes) };
+}
+
+/** A safetensors file read through a source: its header, then each tensor's bytes (one buffer per tensor). */
+export async function openSafetensors(src: ByteSource, fileName = src.name): Promise<SafetensorsFile> {
+  const headerLen = headerLength(src.size < 8 ? new Uint8Array(8) : await src.readRange(0, 8), src.size, fileName);
+  const header = parseHeader(await src.readRange(8, headerLen), src.size, fileName);
+  const ranges = [...header.tensors.values()].map((t) => ({ offset: t.begin, length: t.end - t.begin, what: `tensor ${t.name}` }));
+  return { ...header, data: await readRanges(src, ranges) };
+}
+
+/** The JSON header (`json`, the bytes after the length field) of a file of `fileSize` bytes. */
+function parseHeader(json: Uint8Array, fileSize: number, fileName: string): Omit<SafetensorsFile, 'data'> {
+  const what = WHAT;
+  const headerLen = json.byteLength;
   let header: unknown;
   try {
-    header = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(8, 8 + headerLen)));
+    header = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(json));
   } catch (e) {
     return fail('bad-header', `${fileName}: the ${headerLen}-byte header is not valid UTF-8 JSON (${(e as Error).message}); ${what}`);
   }
   if (typeof header !== 'object' || header === null || Array.isArray(header)) fail('bad-header', `${fileName}: the header is JSON but not an object; ${what}`);
 
   const dataStart = 8 + headerLen;
-  const dataLen = bytes.byteLength - dataStart;
+  const dataLen = fileSize - dataStart;
   const metadata: Record<string, string> = {};
   const list: SafetensorsTensor[] = [];
   for (const [name, entry] of Object.entries(header as Record<string, unknown>)) {
@@ -111,8 +141,8 @@ export function parseSafetensors(bytes: Uint8Array, fileName = 'model.safetensor
     if (t.begin !== at) fail('bad-header', `${fileName}: tensor ${t.name} starts at data byte ${t.begin - dataStart}, expected ${at - dataStart} (tensors must be contiguous without gaps or overlaps)`);
     at = t.end;
   }
-  if (at !== bytes.byteLength) fail('bad-header', `${fileName}: the tensors cover ${at - dataStart} bytes of data but the data section has ${dataLen}: ${bytes.byteLength - at} unexplained bytes at the end`);
-  return { fileName, bytes, tensors: new Map(list.map((t) => [t.name, t])), metadata };
+  if (at !== fileSize) fail('bad-header', `${fileName}: the tensors cover ${at - dataStart} bytes of data but the data section has ${dataLen}: ${fileSize - at} unexplained bytes at the end`);
+  return { fileName, size: fileSize, tensors: new Map(list.map((t) => [t.name, t])), metadata };
 }
 
 /** One tensor as float32 (row-major, shape as stored). Throws for a missing name or a dtype that is not F32/F16/BF16. */
@@ -120,12 +150,13 @@ export function readSafetensor(file: SafetensorsFile, name: string): Float32Arra
   const t = file.tensors.get(name);
   if (!t) return fail('missing-tensor', `${file.fileName}: no tensor named ${name}`);
   const n = (t.end - t.begin) / (DTYPE_BYTES[t.dtype] ?? 1);
-  const abs = file.bytes.byteOffset + t.begin;
   if (t.dtype === 'F32') {
-    return abs % 4 === 0 ? new Float32Array(file.bytes.buffer, abs, n) : new Float32Array(file.bytes.slice(t.begin, t.end).buffer);
+    const bytes = file.data.range(t.begin, t.end - t.begin);
+    return bytes.byteOffset % 4 === 0 ? new Float32Array(bytes.buffer, bytes.byteOffset, n) : new Float32Array(bytes.slice().buffer);
   }
   if (t.dtype === 'F16' || t.dtype === 'BF16') {
-    const view = new DataView(file.bytes.buffer, abs, t.end - t.begin);
+    const bytes = file.data.range(t.begin, t.end - t.begin);
+    const view = new DataView(bytes.buffer, bytes.byteOffset, t.end - t.begin);
     const out = new Float32Array(n);
     if (t.dtype === 'BF16') {
       const bits = new Uint32Array(out.buffer);

@@ -6,8 +6,12 @@
  * after a broken transfer, verify size and sha256 (the hub gives it for LFS files), and go
  * through a cache with the browser Cache API's shape (`match`/`put`); Node passes a
  * file-backed twin. `fetch` is injected, so tests serve the layout from a local server.
+ * Large files (Node): when the cache can write files (`writer`) a file above `streamAbove`
+ * bytes streams to disk, hashed as it arrives, and `openFile` returns it as a ByteSource read
+ * tensor by tensor, so neither the download nor the model file is ever one buffer.
  */
 import { LenspressError } from '../errors.ts';
+import { type ByteSource, bufferSource } from '../formats/byte-source.ts';
 import type { HubId } from './hub-id.ts';
 
 export interface HubFile {
@@ -20,6 +24,29 @@ export interface HubFile {
 export interface ByteCache {
   match(key: string): Promise<Uint8Array | undefined>;
   put(key: string, bytes: Uint8Array): Promise<void>;
+  /** The cached file as a random-access source (any size); undefined when not cached. */
+  open?(key: string): Promise<(ByteSource & { close(): Promise<void> }) | undefined>;
+  /** A file to stream a download into instead of memory. */
+  writer?(key: string): Promise<CacheWriter>;
+}
+
+/** A download on its way to disk: appended in order, hashed as it goes. */
+export interface CacheWriter {
+  write(chunk: Uint8Array): Promise<void>;
+  /** Drop what was written (the server ignored a Range request and starts over). */
+  restart(): Promise<void>;
+  /** sha256 (hex) of what was written. */
+  sha256(): string;
+  /** Move the file into the cache and open it. */
+  commit(): Promise<ByteSource & { close(): Promise<void> }>;
+  /** Delete the partial file. */
+  abort(): Promise<void>;
+}
+
+/** Where a transfer's bytes go: memory (the page, small files) or a CacheWriter. */
+interface Sink {
+  write(chunk: Uint8Array): Promise<void> | void;
+  restart(): Promise<void> | void;
 }
 
 export interface DownloadProgress {
@@ -44,7 +71,11 @@ export interface HubClientOptions {
   /** What to tell a reader about authentication (the CLI and the page say different things). */
   authHint?: string;
   now?: () => number;
+  /** openFile streams files larger than this to `cache.writer` (default 256 MiB). */
+  streamAbove?: number;
 }
+
+export const DEFAULT_STREAM_ABOVE = 256 * 2 ** 20;
 
 const DEFAULT_AUTH_HINT = 'accept the model\'s terms on huggingface.co, then pass an access token (--token or $HF_TOKEN)';
 
@@ -89,12 +120,57 @@ export class HubClient {
     return res;
   }
 
+  private key(id: HubId, file: HubFile): string {
+    return `${this.base()}/${id.repo}/resolve/${id.revision}/${file.path}`;
+  }
+
   /** Downloads one file (or takes it from the cache), verified against its listed size and sha256. */
   async download(id: HubId, file: HubFile): Promise<Uint8Array> {
-    const key = `${this.base()}/${id.repo}/resolve/${id.revision}/${file.path}`;
+    const key = this.key(id, file);
     const cached = await this.o.cache?.match(key);
     if (cached && (file.size === undefined || cached.byteLength === file.size)) return cached;
     const chunks: Uint8Array[] = [];
+    const loaded = await this.transfer(id, file, key, { write: (c) => void chunks.push(c), restart: () => void (chunks.length = 0) });
+    const bytes = new Uint8Array(loaded);
+    let o = 0;
+    for (const c of chunks) {
+      bytes.set(c, o);
+      o += c.byteLength;
+    }
+    if (file.sha256) this.checkSha(id, file, await sha256Hex(bytes));
+    await this.o.cache?.put(key, bytes);
+    return bytes;
+  }
+
+  /**
+   * One file as a random-access source: from the cache's file when it has one, streamed to
+   * disk when larger than `streamAbove` (or of unknown size) and the cache can write files,
+   * else downloaded into memory as `download` does.
+   */
+  async openFile(id: HubId, file: HubFile): Promise<ByteSource> {
+    const key = this.key(id, file);
+    const cache = this.o.cache;
+    const cached = await cache?.open?.(key);
+    if (cached && (file.size === undefined || cached.size === file.size)) return cached;
+    await cached?.close();
+    if (!cache?.writer || (file.size !== undefined && file.size <= (this.o.streamAbove ?? DEFAULT_STREAM_ABOVE))) return bufferSource(await this.download(id, file), key);
+    const w = await cache.writer(key);
+    try {
+      await this.transfer(id, file, key, w);
+      if (file.sha256) this.checkSha(id, file, w.sha256());
+    } catch (e) {
+      await w.abort();
+      throw e;
+    }
+    return w.commit();
+  }
+
+  private checkSha(id: HubId, file: HubFile, got: string): void {
+    if (got !== file.sha256) throw new LenspressError('hub-checksum', `${id.repo}/${file.path}: sha256 is ${got}, the hub lists ${file.sha256}: the download is damaged; try again`);
+  }
+
+  /** Streams the file into `sink` with progress, resuming with Range requests; returns its length, checked against the listing. */
+  private async transfer(id: HubId, file: HubFile, key: string, sink: Sink): Promise<number> {
     let loaded = 0;
     const started = (this.o.now ?? Date.now)();
     const attempts = this.o.attempts ?? 4;
@@ -103,7 +179,7 @@ export class HubClient {
         const res = await this.request(key, loaded > 0 ? { range: `bytes=${loaded}-` } : {}, `${id.repo}/${file.path}`);
         if (loaded > 0 && res.status !== 206) {
           // The server ignored the Range header: start over.
-          chunks.length = 0;
+          await sink.restart();
           loaded = 0;
         }
         const total = file.size ?? loaded + Number(res.headers.get('content-length') ?? 0);
@@ -111,9 +187,9 @@ export class HubClient {
         for (;;) {
           const { done, value } = await reader.read();
           if (done) break;
-          chunks.push(value);
+          if (file.size !== undefined && loaded + value.byteLength > file.size) throw new LenspressError('hub-size', `${id.repo}/${file.path}: received more than the listed ${file.size} bytes`);
+          await sink.write(value);
           loaded += value.byteLength;
-          if (file.size !== undefined && loaded > file.size) throw new LenspressError('hub-size', `${id.repo}/${file.path}: received more than the listed ${file.size} bytes`);
           const seconds = Math.max(1e-3, ((this.o.now ?? Date.now)() - started) / 1000);
           const speed = loaded / seconds;
           this.o.onProgress?.({ file: file.path, loaded, total, speed, eta: speed > 0 ? (total - loaded) / speed : Infinity });
@@ -125,34 +201,25 @@ export class HubClient {
         if (attempt >= attempts) throw new LenspressError('hub-broken', `${id.repo}/${file.path}: the download broke ${attempts} times (last: ${(e as Error).message}); try again later`);
       }
     }
-    const bytes = new Uint8Array(loaded);
-    let o = 0;
-    for (const c of chunks) {
-      bytes.set(c, o);
-      o += c.byteLength;
-    }
     if (file.size !== undefined && loaded !== file.size) throw new LenspressError('hub-size', `${id.repo}/${file.path}: received ${loaded} bytes, the hub lists ${file.size}`);
-    if (file.sha256) {
-      const got = await sha256Hex(bytes);
-      if (got !== file.sha256) throw new LenspressError('hub-checksum', `${id.repo}/${file.path}: sha256 is ${got}, the hub lists ${file.sha256}: the download is damaged; try again`);
-    }
-    await this.o.cache?.put(key, bytes);
-    return bytes;
+    return loaded;
   }
 }
 
 /**
- * Files this release can load: weights are embedded in one ONNX graph and a file is read into
- * one buffer, which caps each file at 2 GiB (Mistral 7B's shards are larger).
+ * The page's limit on one file: it downloads and opens each file as one buffer (the Cache
+ * API's Response.arrayBuffer, a File's bytes), which caps it at 2 GiB (Mistral 7B's shards and
+ * Q4_0 GGUF are larger). Node streams large files to disk and reads them tensor by tensor, so
+ * it passes `maxFileBytes: Infinity` to chooseFiles.
  */
 export const MAX_FILE_BYTES = 2 ** 31 - 1;
 
-/** The files to fetch for a hub id, checked against MAX_FILE_BYTES before anything downloads. */
-export function chooseFiles(id: HubId, files: readonly HubFile[]): HubFile[] {
+/** The files to fetch for a hub id, checked against `maxFileBytes` (default: the page's MAX_FILE_BYTES) before anything downloads. */
+export function chooseFiles(id: HubId, files: readonly HubFile[], opts: { maxFileBytes?: number } = {}): HubFile[] {
   const chosen = chooseFilesUnchecked(id, files);
-  const big = chosen.filter((f) => (f.size ?? 0) > MAX_FILE_BYTES);
+  const big = chosen.filter((f) => (f.size ?? 0) > (opts.maxFileBytes ?? MAX_FILE_BYTES));
   if (big.length > 0) {
-    throw new LenspressError('file-too-large', `${id.repo}: ${big.map((f) => `${f.path} (${((f.size ?? 0) / 2 ** 30).toFixed(1)} GiB)`).join(', ')} ${big.length > 1 ? 'are' : 'is'} larger than the 2 GiB a single file can be here (weights are embedded in one ONNX graph); this release cannot load this model: choose a smaller one`);
+    throw new LenspressError('file-too-large', `${id.repo}: ${big.map((f) => `${f.path} (${((f.size ?? 0) / 2 ** 30).toFixed(1)} GiB)`).join(', ')} ${big.length > 1 ? 'are' : 'is'} larger than the 2 GiB a single file can be in the page (it reads each file into one buffer); the command line (npx lenspress … --model ${id.repo}${id.file ? `:${id.file}` : ''}) loads it`);
   }
   return chosen;
 }

@@ -7,13 +7,16 @@
  * `provenanceFile` names the file whose sha256 identifies the weights: model.safetensors; for
  * a sharded checkpoint the first shard (its hash is on the hub's file page, while the index is
  * byte-identical across fine-tunes of one base model); the .gguf itself.
+ * Weights files (.safetensors, .gguf) are opened through `FileSource.open` when the source has
+ * it (Node: a FileHandle, so files over 2 GiB load tensor by tensor), else read whole.
  */
 import { LenspressError } from '../errors.ts';
-import { parseGguf } from '../formats/gguf.ts';
+import { type ByteSource, bufferSource } from '../formats/byte-source.ts';
+import { type GgufFile, openGguf, parseGguf } from '../formats/gguf.ts';
 import { ggufToModel } from '../formats/gguf-model.ts';
 import { hfTorchDtype, parseHfConfig } from '../formats/hf-config.ts';
 import { hfWeightsDtype, loadHfWeights, parseSafetensorsIndex } from '../formats/hf-weights.ts';
-import { parseSafetensors, type SafetensorsFile } from '../formats/safetensors.ts';
+import { openSafetensors, parseSafetensors, type SafetensorsFile } from '../formats/safetensors.ts';
 import { createTokenizerFromGguf } from '../tokenizer/gguf-tokenizer.ts';
 import { createHfTokenizer } from '../tokenizer/hf-tokenizer.ts';
 import { createTokenizerFromLlama2cVocab, createTokenizerFromSentencePieceModel } from '../tokenizer/load.ts';
@@ -25,17 +28,22 @@ export interface FileSource {
   /** Shown in messages (e.g. the folder's path). */
   readonly name: string;
   read(file: string): Promise<Uint8Array | null>;
+  /** Random access to a (large) weights file; without it, weights files are read whole with `read`. */
+  open?(file: string): Promise<ByteSource | null>;
 }
 
 export interface OpenedCheckpoint extends OpenedModel {
   /** e.g. "Hugging Face safetensors (bfloat16, 2 shards)", "GGUF v3 (Q8_0)". */
   format: string;
-  provenanceFile: { name: string; bytes: Uint8Array };
+  /** The file whose sha256 identifies the weights; `bytes` when it was read whole. */
+  provenanceFile: { name: string; source: ByteSource; bytes?: Uint8Array };
 }
 
 export interface OpenOptions {
   /** Use this tokenizer instead of the checkpoint's own (--tokenizer); called with the model's vocabulary size. */
   tokenizer?: (dVocab: number) => TextTokenizer | Promise<TextTokenizer>;
+  /** GGUF: keep Q8_0/Q4_0 projections quantised (MatMulNBits in the graph); default true. */
+  quantized?: boolean;
 }
 
 const join = (dir: string, file: string) => `${dir.replace(/[/\\]$/, '')}/${file}`;
@@ -48,6 +56,19 @@ function parseJson(bytes: Uint8Array, fileName: string): unknown {
   }
 }
 
+type Provenance = OpenedCheckpoint['provenanceFile'];
+
+/** A safetensors file through `open` when the FileSource has it, else read whole; null when absent. */
+async function openShard(src: FileSource, file: string): Promise<{ st: SafetensorsFile; provenance: Provenance } | null> {
+  const name = join(src.name, file);
+  if (src.open) {
+    const source = await src.open(file);
+    return source && { st: await openSafetensors(source, name), provenance: { name, source } };
+  }
+  const bytes = await src.read(file);
+  return bytes && { st: parseSafetensors(bytes, name), provenance: { name, source: bufferSource(bytes, name), bytes } };
+}
+
 export async function openHfFolder(src: FileSource, opts: OpenOptions = {}): Promise<OpenedCheckpoint> {
   const path = (f: string) => join(src.name, f);
   const configBytes = await src.read('config.json');
@@ -56,11 +77,11 @@ export async function openHfFolder(src: FileSource, opts: OpenOptions = {}): Pro
 
   let shards: SafetensorsFile[];
   let weightMap: Map<string, string> | undefined;
-  let provenance: { name: string; bytes: Uint8Array };
-  const single = await src.read('model.safetensors');
+  let provenance: Provenance;
+  const single = await openShard(src, 'model.safetensors');
   if (single) {
-    shards = [parseSafetensors(single, path('model.safetensors'))];
-    provenance = { name: path('model.safetensors'), bytes: single };
+    shards = [single.st];
+    provenance = single.provenance;
   } else {
     const indexBytes = await src.read('model.safetensors.index.json');
     if (!indexBytes) {
@@ -71,13 +92,13 @@ export async function openHfFolder(src: FileSource, opts: OpenOptions = {}): Pro
     const files = [...new Set(weightMap.values())].sort();
     shards = [];
     for (const f of files) {
-      const bytes = await src.read(f);
-      if (!bytes) {
+      const shard = await openShard(src, f);
+      if (!shard) {
         const example = [...weightMap].find(([, s]) => s === f)![0];
         throw new LenspressError('missing-file', `${indexName} names shard ${f} (holding e.g. tensor ${example}), but ${path(f)} does not exist`);
       }
-      shards.push(parseSafetensors(bytes, path(f)));
-      if (shards.length === 1) provenance = { name: path(f), bytes };
+      shards.push(shard.st);
+      if (shards.length === 1) provenance = shard.provenance;
     }
   }
 
@@ -110,11 +131,20 @@ async function folderTokenizer(src: FileSource, bos: number, eos: number): Promi
 }
 
 export async function openGgufBytes(bytes: Uint8Array, fileName: string, opts: OpenOptions = {}): Promise<OpenedCheckpoint> {
-  const file = parseGguf(bytes, fileName);
-  const model = ggufToModel(file);
+  return ggufCheckpoint(parseGguf(bytes, fileName), { name: fileName, source: bufferSource(bytes, fileName), bytes }, opts);
+}
+
+/** A GGUF file through a source: the header from a prefix, then tensor by tensor (files over 2 GiB). */
+export async function openGgufSource(source: ByteSource, fileName: string, opts: OpenOptions = {}): Promise<OpenedCheckpoint> {
+  return ggufCheckpoint(await openGguf(source, { fileName }), { name: fileName, source }, opts);
+}
+
+async function ggufCheckpoint(file: GgufFile, provenance: Provenance, opts: OpenOptions): Promise<OpenedCheckpoint> {
+  const fileName = file.fileName;
+  const model = ggufToModel(file, { quantized: opts.quantized });
   const tokenizer = opts.tokenizer ? await opts.tokenizer(model.config.d_vocab) : createTokenizerFromGguf(file);
   checkVocab(tokenizer, model.config.d_vocab, fileName);
-  return { model, tokenizer, format: `GGUF v${file.version} (${model.config.source_dtype})`, provenanceFile: { name: fileName, bytes } };
+  return { model, tokenizer, format: `GGUF v${file.version} (${model.config.source_dtype})`, provenanceFile: provenance };
 }
 
 /** A tokenizer may have fewer tokens than the embedding has rows (padded vocabularies), never more. */

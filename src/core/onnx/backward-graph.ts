@@ -27,6 +27,7 @@
  */
 import type { ModelConfig } from '../model/config.ts';
 import type { ModelWeights } from '../model/weights.ts';
+import { floatBlock } from '../model/quantized.ts';
 import { activation, type ActForward, rmsBackward, rmsForward, type RmsForward } from './backward-ops.ts';
 import { ropeTables } from './rope-tables.ts';
 import { DataType, GraphBuilder } from './graph-builder.ts';
@@ -108,7 +109,8 @@ export function buildGradientGraph(c: ModelConfig, w: ModelWeights, opts: Gradie
   let x = g.op('Gather', [W_E, g.op('Squeeze', [ids, g.constInt64([0])])], { axis: { i: 0 } }); // [T, d]
   if (c.embed_scale !== 1) x = g.op('Mul', [x, g.constFloat([c.embed_scale], [])]);
   const tapes: BlockTape[] = [];
-  const blockW = w.blocks.map((b, l) => {
+  // quantised projections are dequantised: gradients run in float32
+  const blockW = w.blocks.map(floatBlock).map((b, l) => {
     const p = `blocks.${l}`;
     const bias = (v: Float32Array | undefined, n: number, hint: string) => (v ? init(v, [n], hint) : undefined);
     return {

@@ -2,7 +2,15 @@
  * Builds an ONNX ModelProto in memory. Field numbers are those of onnx/onnx.proto
  * (ModelProto, GraphProto, NodeProto, AttributeProto, TensorProto, ValueInfoProto).
  * Opset 17: ReduceMean still takes `axes` as an attribute there (opset 18 made it an input).
+ * Nodes of another domain (com.microsoft contrib ops such as MatMulNBits) add an opset
+ * import for that domain, version 1.
+ *
+ * Protobufs cannot exceed 2 GiB, so `toModel` can move initializers to ONNX external data
+ * (onnx/onnx.proto TensorProto.data_location = EXTERNAL, external_data {location, offset,
+ * length}; docs/ExternalData.md): one file per tensor, offset 0, which hands each weight's
+ * bytes to the runtime without concatenating them.
  */
+import { LenspressError } from '../errors.ts';
 import { ProtoWriter } from './protobuf.ts';
 
 export const OPSET = 17;
@@ -28,15 +36,45 @@ function elemTypeOf(data: TensorData): ElemType {
   return DataType.UINT8;
 }
 
-function tensorProto(name: string, data: TensorData, dims: readonly number[], elemType = elemTypeOf(data)): ProtoWriter {
+const bytesOf = (data: TensorData) => new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+
+function tensorProto(name: string, data: TensorData, dims: readonly number[], elemType: ElemType, externalPath?: string): ProtoWriter {
   const t = new ProtoWriter();
   t.packedInts(1, dims);
   t.int(2, elemType);
   t.string(8, name);
-  // raw_data holds little-endian bytes; every platform ONNX Runtime ships on is little-endian.
-  t.bytes(9, new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+  if (externalPath !== undefined) {
+    const entry = (k: string, v: string) => new ProtoWriter().string(1, k).string(2, v);
+    t.message(13, entry('location', externalPath)).message(13, entry('offset', '0')).message(13, entry('length', String(data.byteLength)));
+    t.int(14, 1); // data_location EXTERNAL
+  } else {
+    // raw_data holds little-endian bytes; every platform ONNX Runtime ships on is little-endian.
+    t.bytes(9, bytesOf(data));
+  }
   return t;
 }
+
+/** An external data file: `path` as named in the graph (relative, flat), `data` its bytes. */
+export interface ExternalDataFile {
+  path: string;
+  data: Uint8Array;
+}
+
+/** A serialised model: the graph protobuf, plus the external data files it refers to (often none). */
+export interface OnnxModel {
+  bytes: Uint8Array;
+  externalData: ExternalDataFile[];
+}
+
+export interface ExternalDataOptions {
+  /** Initializer bytes above which initializers go to external data; default 1.5 GiB (protobufs stop at 2 GiB). */
+  threshold?: number;
+  /** Initializers smaller than this stay in the graph even then; default 1 KiB. */
+  minBytes?: number;
+}
+
+export const EXTERNAL_DATA_THRESHOLD = 1.5 * 2 ** 30;
+const PROTOBUF_LIMIT = 2 ** 31 - 1;
 
 function valueInfo(name: string, elemType: ElemType, dims: readonly Dim[]): ProtoWriter {
   const shape = new ProtoWriter();
@@ -65,6 +103,8 @@ export class GraphBuilder {
   private readonly inputs: ProtoWriter[] = [];
   private readonly outputs: ProtoWriter[] = [];
   private readonly names = new Set<string>();
+  private readonly inits: { name: string; data: TensorData; dims: readonly number[]; elemType: ElemType }[] = [];
+  private readonly domains = new Set<string>();
   private counter = 0;
 
   constructor(readonly name: string) {}
@@ -90,7 +130,7 @@ export class GraphBuilder {
 
   initializer(hint: string, data: TensorData, dims: readonly number[], elemType?: ElemType): string {
     const name = this.fresh(hint);
-    this.graph.message(5, tensorProto(name, data, dims, elemType));
+    this.inits.push({ name, data, dims, elemType: elemType ?? elemTypeOf(data) });
     return name;
   }
 
@@ -102,8 +142,8 @@ export class GraphBuilder {
     return this.initializer('const', BigInt64Array.from(values.map(BigInt)), dims);
   }
 
-  /** Adds a node; returns its output names. `outputNames` fixes them (e.g. hook names). */
-  node(opType: string, inputs: readonly string[], attrs: Record<string, Attr> = {}, outputs: number | readonly string[] = 1): string[] {
+  /** Adds a node; returns its output names. `outputNames` fixes them (e.g. hook names); `domain` e.g. 'com.microsoft'. */
+  node(opType: string, inputs: readonly string[], attrs: Record<string, Attr> = {}, outputs: number | readonly string[] = 1, domain = ''): string[] {
     const outs = typeof outputs === 'number' ? Array.from({ length: outputs }, () => this.fresh(opType)) : [...outputs];
     for (const o of outs) this.names.add(o);
     const n = new ProtoWriter();
@@ -112,6 +152,10 @@ export class GraphBuilder {
     n.string(3, this.fresh(`${opType}_node`));
     n.string(4, opType);
     for (const [k, v] of Object.entries(attrs)) n.message(5, attribute(k, v));
+    if (domain !== '') {
+      n.string(7, domain);
+      this.domains.add(domain);
+    }
     this.graph.message(1, n);
     return outs;
   }
@@ -121,12 +165,42 @@ export class GraphBuilder {
     return this.node(opType, inputs, attrs)[0];
   }
 
+  /** Total bytes of the initializers so far. */
+  get initializerBytes(): number {
+    return this.inits.reduce((s, t) => s + t.data.byteLength, 0);
+  }
+
+  /** The model as one protobuf, every initializer inside; refused past the 2 GiB protobuf limit (use toModel). */
   toBytes(producerVersion = '0'): Uint8Array {
+    if (this.initializerBytes > PROTOBUF_LIMIT - 2 ** 24) {
+      throw new LenspressError('model-too-large', `the ${this.name} graph holds ${this.initializerBytes} bytes of weights; an ONNX protobuf cannot exceed 2 GiB: build it with external data (toModel)`);
+    }
+    return this.toModel({ threshold: Infinity }, producerVersion).bytes;
+  }
+
+  /**
+   * The model, with initializers as external data files once their total exceeds
+   * `ext.threshold` (each of at least `ext.minBytes`; the rest stay inside).
+   */
+  toModel(ext: ExternalDataOptions = {}, producerVersion = '0'): OnnxModel {
+    const threshold = ext.threshold ?? EXTERNAL_DATA_THRESHOLD, minBytes = ext.minBytes ?? 1024;
+    const external = this.initializerBytes > threshold;
+    const externalData: ExternalDataFile[] = [];
+    for (const t of this.inits) {
+      let path: string | undefined;
+      if (external && t.data.byteLength >= minBytes) {
+        path = `lenspress-${externalData.length}.bin`;
+        externalData.push({ path, data: bytesOf(t.data) });
+      }
+      this.graph.message(5, tensorProto(t.name, t.data, t.dims, t.elemType, path));
+    }
+    this.inits.length = 0; // written: the graph owns them now (a second toModel has none to add)
     this.graph.string(2, this.name);
     for (const i of this.inputs) this.graph.message(11, i);
     for (const o of this.outputs) this.graph.message(12, o);
-    const opset = new ProtoWriter().string(1, '').int(2, OPSET);
-    const model = new ProtoWriter().int(1, IR_VERSION).string(2, 'lenspress').string(3, producerVersion).message(7, this.graph).message(8, opset);
-    return model.finish();
+    const model = new ProtoWriter().int(1, IR_VERSION).string(2, 'lenspress').string(3, producerVersion).message(7, this.graph);
+    model.message(8, new ProtoWriter().string(1, '').int(2, OPSET));
+    for (const domain of this.domains) model.message(8, new ProtoWriter().string(1, domain).int(2, 1));
+    return { bytes: model.finish(), externalData };
   }
 }

@@ -11,13 +11,18 @@
  *   (Unsqueeze → Expand → Reshape); Tile would interleave them wrongly;
  * - a tensor that is two hooks (hook_embed = blocks.0.hook_resid_pre) gets an Identity per
  *   hook, because one ONNX value cannot carry two output names;
- * - nodes only a hook needs (per-head results, their norms) are added only when asked for.
+ * - nodes only a hook needs (per-head results, their norms) are added only when asked for;
+ * - quantised projections (Q8_0/Q4_0 from a GGUF) are MatMulNBits nodes on the blocks as
+ *   stored (matmul-nbits.ts); graphs whose weights pass ~1.5 GiB are built with external
+ *   data (buildLlamaModel; GraphBuilder.toModel).
  */
 import type { ModelConfig } from '../model/config.ts';
 import type { ModelWeights } from '../model/weights.ts';
 import { blockHook, type BlockHook, validateHooks } from '../model/hooks.ts';
 import { deltaInput, headKeepInput, type InterventionSite, keepInput } from '../model/interventions.ts';
-import { DataType, GraphBuilder } from './graph-builder.ts';
+import { DataType, type ExternalDataOptions, GraphBuilder, type OnnxModel } from './graph-builder.ts';
+import { isQuantized, type Matrix } from '../model/quantized.ts';
+import { nbitsLinear } from './matmul-nbits.ts';
 import { ropeTables } from './rope-tables.ts';
 
 export interface LlamaGraphOptions {
@@ -47,7 +52,17 @@ export function transpose(m: Float32Array, rows: number, cols: number): Float32A
 /** Rows of the RoPE tables a graph holds: enough for short prompts without a huge table. */
 export const DEFAULT_ROPE_POSITIONS = 4096;
 
+/** The graph as one protobuf (weights inside): models whose weights stay under 2 GiB. */
 export function buildLlamaGraph(c: ModelConfig, w: ModelWeights, opts: LlamaGraphOptions): Uint8Array {
+  return llamaGraph(c, w, opts).toBytes();
+}
+
+/** The graph with its weights as external data once they pass `ext.threshold` (default 1.5 GiB). */
+export function buildLlamaModel(c: ModelConfig, w: ModelWeights, opts: LlamaGraphOptions, ext: ExternalDataOptions = {}): OnnxModel {
+  return llamaGraph(c, w, opts).toModel(ext);
+}
+
+function llamaGraph(c: ModelConfig, w: ModelWeights, opts: LlamaGraphOptions): GraphBuilder {
   validateHooks(c, opts.hooks);
   const wanted = new Set(opts.hooks);
   const slots = new Set(opts.interventionSlots ?? []);
@@ -60,13 +75,15 @@ export function buildLlamaGraph(c: ModelConfig, w: ModelWeights, opts: LlamaGrap
     g.output(name, DataType.FLOAT, [1, ...dims]);
   };
   const weightT = (W: Float32Array, nOut: number, nIn: number, hint: string) => g.initializer(hint, transpose(W, nOut, nIn), [nIn, nOut]);
-  const linear = (x: string, W: Float32Array, nOut: number, nIn: number, hint: string, bias?: Float32Array) => {
-    const y = g.op('MatMul', [x, weightT(W, nOut, nIn, hint)]);
+  const linear = (x: string, W: Matrix, nOut: number, nIn: number, hint: string, bias?: Float32Array) => {
+    const y = isQuantized(W) ? nbitsLinear(g, W, hint)(x) : g.op('MatMul', [x, weightT(W, nOut, nIn, hint)]);
     return bias ? g.op('Add', [y, g.initializer(`${hint}.bias`, bias, [nOut])]) : y;
   };
-  const eps = g.constFloat([c.norm_eps], []);
+  const eps = g.constFloat([c.norm_eps], []), two = g.constFloat([2], []);
   const rmsnorm = (x: string, gamma: Float32Array, hint: string) => {
-    const ms = g.op('ReduceMean', [g.op('Mul', [x, x])], { axes: { ints: [-1] }, keepdims: { i: 1 } });
+    // Pow (not Mul(x, x)) is the pattern ONNX Runtime fuses into one SimplifiedLayerNormalization
+    // kernel: 6 nodes → 1 per norm, 305 fewer nodes per step on a 30-layer model (docs/benchmarks.md).
+    const ms = g.op('ReduceMean', [g.op('Pow', [x, two])], { axes: { ints: [-1] }, keepdims: { i: 1 } });
     const normed = g.op('Div', [x, g.op('Sqrt', [g.op('Add', [ms, eps])])]);
     return g.op('Mul', [normed, g.initializer(hint, gamma, [d])]);
   };
@@ -143,10 +160,9 @@ export function buildLlamaGraph(c: ModelConfig, w: ModelWeights, opts: LlamaGrap
     hook(name('attn.hook_v'), v, ['pos', Hkv, dh]);
     let kAll = rope(headsFirst(k)), vAll = headsFirst(v); // [1, Hkv, pos, d_head]
     if (opts.kvCache) {
-      kAll = g.op('Concat', [pastKey(l), kAll], { axis: { i: 2 } }); // [1, Hkv, keys, d_head]
-      vAll = g.op('Concat', [pastValue(l), vAll], { axis: { i: 2 } });
-      g.node('Identity', [kAll], {}, [`present_key.${l}`]);
-      g.node('Identity', [vAll], {}, [`present_value.${l}`]);
+      // The Concat's own value is the output (no Identity copy of the whole cache per layer).
+      kAll = g.node('Concat', [pastKey(l), kAll], { axis: { i: 2 } }, [`present_key.${l}`])[0]; // [1, Hkv, keys, d_head]
+      vAll = g.node('Concat', [pastValue(l), vAll], { axis: { i: 2 } }, [`present_value.${l}`])[0];
       g.output(`present_key.${l}`, DataType.FLOAT, [1, Hkv, 'keys', dh]);
       g.output(`present_value.${l}`, DataType.FLOAT, [1, Hkv, 'keys', dh]);
     }
@@ -158,14 +174,26 @@ export function buildLlamaGraph(c: ModelConfig, w: ModelWeights, opts: LlamaGrap
     if (slots.has(`${l}.heads`)) z = g.op('Mul', [z, g.input(headKeepInput(l), DataType.FLOAT, [1, H, 'pos', 1])]);
     const zPosFirst = headsFirst(z); // [1, pos, H, d_head]
     hook(name('attn.hook_z'), zPosFirst, ['pos', H, dh]);
-    const W_O_T = weightT(b.W_O, d, H * dh, `blocks.${l}.attn.W_O`); // [H*d_head, d_model]
-    let attnOut = g.op('MatMul', [g.op('Reshape', [zPosFirst, g.constInt64([1, -1, H * dh])]), W_O_T]);
+    const W_O = b.W_O, hintO = `blocks.${l}.attn.W_O`;
+    const W_O_T = isQuantized(W_O) ? null : weightT(W_O, d, H * dh, hintO); // [H*d_head, d_model]
+    const quantO = isQuantized(W_O) ? nbitsLinear(g, W_O, hintO) : null;
+    const zFlat = g.op('Reshape', [zPosFirst, g.constInt64([1, -1, H * dh])]);
+    let attnOut = quantO ? quantO(zFlat) : g.op('MatMul', [zFlat, W_O_T!]);
 
     const perHead = ['attn.hook_result', 'attn.hook_result_norm', 'attn.hook_result_cos'] as const;
     if (perHead.some((h) => wanted.has(name(h)))) {
       // δ_att^(ℓ,h) = z_h · W_O[h-slice]: the same W_O, viewed as [H, d_head, d_model]
-      const W_O_heads = g.op('Reshape', [W_O_T, g.constInt64([H, dh, d])]);
-      const result = headsFirst(g.op('MatMul', [z, W_O_heads])); // [1, pos, H, d_model]
+      let result: string; // [1, pos, H, d_model]
+      if (quantO) {
+        // Quantised W_O: head h's z in its own slot of an otherwise zero [H·d_head] row, so one
+        // MatMulNBits over [pos·H, H·d_head] gives every head's z_h · W_O[h-slice] exactly.
+        const eye = g.initializer('eye', Float32Array.from({ length: H * H }, (_, i) => (i % (H + 1) === 0 ? 1 : 0)), [H, H, 1]);
+        const spread = g.op('Mul', [g.op('Unsqueeze', [zPosFirst, g.constInt64([3])]), eye]); // [1, pos, H, H, d_head]
+        result = g.op('Reshape', [quantO(g.op('Reshape', [spread, g.constInt64([1, -1, H * dh])])), g.constInt64([1, -1, H, d])]);
+      } else {
+        const W_O_heads = g.op('Reshape', [W_O_T!, g.constInt64([H, dh, d])]);
+        result = headsFirst(g.op('MatMul', [z, W_O_heads]));
+      }
       hook(name('attn.hook_result'), result, ['pos', H, d]);
       const norm = g.op('ReduceL2', [result], { axes: { ints: [-1] }, keepdims: { i: 0 } }); // [1, pos, H]
       hook(name('attn.hook_result_norm'), norm, ['pos', H]);
@@ -195,5 +223,5 @@ export function buildLlamaGraph(c: ModelConfig, w: ModelWeights, opts: LlamaGrap
   hook('ln_final.hook_normalized', normed, ['pos', d]);
   const logits = linear(normed, w.W_U, c.d_vocab, d, 'W_U');
   hook('logits', logits, ['pos', c.d_vocab]);
-  return g.toBytes();
+  return g;
 }

@@ -6,6 +6,7 @@
  */
 import type { ModelConfig } from '../model/config.ts';
 import type { ModelWeights } from '../model/weights.ts';
+import { floatBlock } from '../model/quantized.ts';
 import { blockHook, type BlockHook } from '../model/hooks.ts';
 import { headKeep, type Intervention, type InterventionSite, siteTensors } from '../model/interventions.ts';
 import { ropeInvFreq } from '../model/rope.ts';
@@ -58,7 +59,7 @@ export function referenceForward(c: ModelConfig, w: ModelWeights, ids: readonly 
   hooks.set('hook_embed', stack(x));
 
   for (let l = 0; l < c.n_layers; l++) {
-    const b = w.blocks[l];
+    const b = floatBlock(w.blocks[l]); // quantised projections: dequantised per call (the oracle favours clarity)
     x = site(l, 'resid_pre', x, 'hook_resid_pre');
 
     // Attention: norm → q, k, v (+ biases) → RoPE on q and k
