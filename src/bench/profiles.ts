@@ -6,6 +6,7 @@
  */
 import { availableParallelism } from 'node:os';
 import type { InferenceSession, Tensor } from 'onnxruntime-common';
+import { groupByPredecessor } from '../core/analysis/lens-decoder.ts';
 import { modelDecoderWeights } from '../core/analysis/logit-lens.ts';
 import { allHookNames, hookShape } from '../core/model/hooks.ts';
 import type { LoadedModel } from '../core/model/weights.ts';
@@ -54,10 +55,17 @@ export async function runProfiles(env: BenchEnv, runs = 5): Promise<ProfileSumma
     const batch = await lensBatch(h, benchIds(T, c.d_vocab, c.bos_token_id));
     const N = batch.applyNorm.length, w = modelDecoderWeights(h);
     const bytes = buildDecodeGraph({ d_model: c.d_model, d_vocab: c.d_vocab, matrices: { kind: 'single', W: w.W_out }, gamma: w.gamma, eps: w.eps, norm: 'model', k: 5 });
+    // The graph takes its states grouped (one group per position, as LensDecoder lays them out).
+    const grid = groupByPredecessor(N, batch.pred);
+    const states = new Float32Array(grid.slot.length * c.d_model), applyNorm = new Uint8Array(grid.slot.length);
+    grid.slot.forEach((i, j) => {
+      states.set(batch.states.subarray(i * c.d_model, (i + 1) * c.d_model), j * c.d_model);
+      applyNorm[j] = batch.applyNorm[i];
+    });
     const feeds = {
-      states: new Tensor('float32', batch.states, [N, c.d_model]),
-      apply_norm: new Tensor('bool', batch.applyNorm, [N, 1]),
-      pred: new Tensor('int64', BigInt64Array.from(batch.pred!, (x) => BigInt(x)), [N]),
+      states: new Tensor('float32', states, [grid.slot.length, c.d_model]),
+      apply_norm: new Tensor('bool', applyNorm, [grid.slot.length, 1]),
+      pred: new Tensor('int64', grid.pred, [grid.groups, grid.size]),
     };
     note(await profileGraph(`lens decode graph, ${N} states × ${c.d_vocab}, top-5, ${threads} threads`, threadedBackend(threads), bytes, feeds, 3));
   }

@@ -68,6 +68,52 @@ export interface DecodeResult {
   residualNorm: Float32Array; // [n]
 }
 
+/**
+ * The decode graph measures KL only between states of one group (decode-graph.ts: one
+ * [R, R] GEMM per group of R slots). A state and its predecessor must share a group, so the
+ * connected components of "n ↔ pred(n)" (for the lens: one per position, holding its rows)
+ * are packed into groups of R = the largest component's size, largest first, a new group
+ * when the next one does not fit (at most ≈ 2n slots; the lens's equal components fill their
+ * groups exactly). `slot[j]` is the state at slot j (−1: padding), `pred` the predecessor's
+ * index within the group. Cost: the group GEMMs do 2·slots·R·V flops, R/d of the decode
+ * MatMul's — cheap for the lens (R = rows), not for a caller chaining every state together.
+ */
+export function groupByPredecessor(n: number, pred?: Int32Array): { groups: number; size: number; slot: Int32Array; pred: BigInt64Array } {
+  if (!pred) return { groups: n, size: 1, slot: Int32Array.from({ length: n }, (_, i) => i), pred: new BigInt64Array(n) };
+  const root = Int32Array.from({ length: n }, (_, i) => i);
+  const find = (i: number): number => {
+    while (root[i] !== i) i = root[i] = root[root[i]];
+    return i;
+  };
+  for (let i = 0; i < n; i++) {
+    const p = pred[i];
+    if (!Number.isInteger(p) || p < 0 || p >= n) throw new LenspressError('bad-batch', `pred[${i}] must be the index of a state in the batch (0..${n - 1}), got ${p}`);
+    const a = find(i), b = find(p);
+    if (a !== b) root[Math.max(a, b)] = Math.min(a, b);
+  }
+  const byRoot = new Map<number, number[]>();
+  for (let i = 0; i < n; i++) {
+    const r = find(i);
+    const members = byRoot.get(r);
+    if (members) members.push(i);
+    else byRoot.set(r, [i]);
+  }
+  const components = [...byRoot.values()].sort((x, y) => y.length - x.length || x[0] - y[0]);
+  const size = components[0].length;
+  // Next-fit decreasing: offset of each component's first slot.
+  const start: number[] = [];
+  let groups = 0, used = size;
+  for (const c of components) {
+    if (used + c.length > size) [groups, used] = [groups + 1, 0];
+    start.push((groups - 1) * size + used);
+    used += c.length;
+  }
+  const slot = new Int32Array(groups * size).fill(-1), local = BigInt64Array.from({ length: groups * size }, (_, j) => BigInt(j % size)), at = new Int32Array(n);
+  components.forEach((c, ci) => c.forEach((i, j) => ((slot[start[ci] + j] = i), (at[i] = start[ci] + j))));
+  for (let i = 0; i < n; i++) local[at[i]] = BigInt(at[pred[i]] % size);
+  return { groups, size, slot, pred: local };
+}
+
 export class LensDecoder {
   /** How the graph combines matrices after resolving ties. */
   readonly matrices: DecodeMatrices;
@@ -110,24 +156,42 @@ export class LensDecoder {
       throw new LenspressError('bad-batch', `decode batch of ${n} states expects states of ${n}×${d}, alpha and pred of ${n}; got ${b.states.length}, ${b.alpha.length}, ${b.pred?.length ?? n}`);
     }
     const { Tensor } = this.backend.ort;
-    const pred = BigInt64Array.from({ length: n }, (_, i) => BigInt(b.pred ? b.pred[i] : i));
+    const grid = groupByPredecessor(n, b.pred);
+    const slots = grid.slot.length, k = this.k;
+    // Laid out group by group; padding slots hold a zero state (never normalised) and are dropped.
+    const states = new Float32Array(slots * d), applyNorm = new Uint8Array(slots), alpha = new Float32Array(slots);
+    grid.slot.forEach((i, j) => {
+      if (i < 0) return;
+      states.set(b.states.subarray(i * d, (i + 1) * d), j * d);
+      applyNorm[j] = b.applyNorm[i];
+      alpha[j] = b.alpha[i];
+    });
     const feeds: Record<string, InstanceType<typeof Tensor>> = {
-      states: new Tensor('float32', b.states, [n, d]),
-      apply_norm: new Tensor('bool', b.applyNorm, [n, 1]),
-      pred: new Tensor('int64', pred, [n]),
+      states: new Tensor('float32', states, [slots, d]),
+      apply_norm: new Tensor('bool', applyNorm, [slots, 1]),
+      pred: new Tensor('int64', grid.pred, [grid.groups, grid.size]),
     };
-    if (this.matrices.kind === 'blend') feeds.alpha = new Tensor('float32', b.alpha, [n, 1]);
+    if (this.matrices.kind === 'blend') feeds.alpha = new Tensor('float32', alpha, [slots, 1]);
     const out = await (await this.sessionPromise).run(feeds);
+    // Back to the caller's order (a no-op copy when the batch was already grouped).
+    const identity = slots === n && grid.slot.every((i, j) => i === j);
+    const back = <T extends Float32Array | BigInt64Array | Int32Array>(t: T, width: number): T => {
+      if (identity) return t;
+      const r = new (t.constructor as new (len: number) => T)(n * width);
+      const set = r.set.bind(r) as (src: T, offset: number) => void;
+      grid.slot.forEach((i, j) => i >= 0 && set(t.subarray(j * width, (j + 1) * width) as T, i * width));
+      return r;
+    };
     return {
       n,
-      k: this.k,
-      topP: out.top_p.data as Float32Array,
-      topIds: out.top_ids.data as BigInt64Array,
-      entropy: out.entropy.data as Float32Array,
-      kl: out.kl.data as Float32Array,
-      winnerIn: this.matrices.kind === 'max' ? (out.winner_in.data as Int32Array) : undefined,
-      residual: out.residual.data as Float32Array,
-      residualNorm: out.residual_norm.data as Float32Array,
+      k,
+      topP: back(out.top_p.data as Float32Array, k),
+      topIds: back(out.top_ids.data as BigInt64Array, k),
+      entropy: back(out.entropy.data as Float32Array, 1),
+      kl: back(out.kl.data as Float32Array, 1),
+      winnerIn: this.matrices.kind === 'max' ? back(out.winner_in.data as Int32Array, 1) : undefined,
+      residual: back(out.residual.data as Float32Array, d),
+      residualNorm: back(out.residual_norm.data as Float32Array, 1),
     };
   }
 
