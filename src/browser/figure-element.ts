@@ -9,6 +9,8 @@ import type { AnyFigureKind, FigureData } from '../core/figures/figure-kind.ts';
 import { FIGURES } from '../core/figures/registry.ts';
 import { provenanceText } from '../core/render/provenance-text.ts';
 import { download, readUrlState, standaloneSvg, svgToPng, urlWithState } from './figure-tools.ts';
+import { choiceName, modelChoice } from './model-choice.ts';
+import { ModelPicker } from './model-picker.ts';
 import type { FigureRequest, ModelAsset } from './protocol.ts';
 import { request, stopAll } from './shared-worker.ts';
 
@@ -24,8 +26,9 @@ class FigureElement extends HTMLElement {
   private data!: FigureData;
   private config!: FigureConfig;
   private figure!: AnyFigureKind;
-  /** The id of this figure's request in flight, if any. */
+  /** The id of this figure's request in flight, if any (0 while its model is being checked). */
   private running: number | undefined;
+  private picker!: ModelPicker;
 
   connectedCallback(): void {
     this.config = JSON.parse(this.dataset.config!) as FigureConfig;
@@ -34,14 +37,12 @@ class FigureElement extends HTMLElement {
     const form = this.querySelector('form')!;
     form.addEventListener('submit', (e) => {
       e.preventDefault();
-      this.run();
+      void this.run();
     });
     for (const el of this.querySelectorAll<HTMLButtonElement | HTMLInputElement | HTMLSelectElement>('form [name], .lp-toolbar button')) el.disabled = false;
-    this.button('stop').addEventListener('click', () => {
-      const id = this.running;
-      this.idle('Stopped.');
-      if (id !== undefined) stopAll('stopped by the reader');
-    });
+    this.button('stop').addEventListener('click', () => this.stop('Stopped.'));
+    this.picker = new ModelPicker(this.querySelector('.lp-picker')!, this.config.model.name);
+    modelChoice.addEventListener('change', this.onModelChange);
     for (const b of this.querySelectorAll<HTMLButtonElement>('.lp-toolbar button')) b.addEventListener('click', () => void this.action(b.dataset.action!));
     const frame = this.querySelector('.figure-frame')!;
     const show = (e: Event) => this.showDetails(e.target as Element);
@@ -60,7 +61,22 @@ class FigureElement extends HTMLElement {
 
   disconnectedCallback(): void {
     document.removeEventListener('lp-select-cell', this.onSelectCell);
+    modelChoice.removeEventListener('change', this.onModelChange);
   }
+
+  /** Ends this figure's run (terminating the page's Worker aborts a download: nothing half-downloaded is kept). */
+  private stop(message: string, reason = 'stopped by the reader'): void {
+    const id = this.running;
+    this.idle(message);
+    if (id) stopAll(reason);
+  }
+
+  /** A reader picked another model (here or in another figure) while this figure runs: stop; the next Run uses it. */
+  private readonly onModelChange = () => {
+    if (this.running === undefined) return;
+    const name = choiceName(modelChoice.choice, this.config.model.name);
+    this.stop(`Stopped: the model is now ${name}. Press Run to use it.`, `stopped: the model is now ${name}; press Run to use it`);
+  };
 
   /** A wide figure may name the x its frame should show first (`data-focus-x` on its root), e.g. a flow's start column. */
   private scrollToFocus(): void {
@@ -135,7 +151,12 @@ class FigureElement extends HTMLElement {
 
   /** A shared link sets the prompt and options; the reader decides whether to run (it may download a model). */
   private restoreFromUrl(): void {
-    const state = readUrlState(this.id);
+    const { model, ...state } = readUrlState(this.id);
+    if (model) {
+      ModelPicker.restore(model, this.picker.listed);
+      this.dataset.state = 'restored';
+      this.status(`This link chooses the model ${model} (from huggingface.co): press Run to check its size and compute the figure on your device.`);
+    }
     if (Object.keys(state).length === 0) return;
     const before = JSON.stringify(this.formState());
     this.setFormState(state);
@@ -178,15 +199,22 @@ class FigureElement extends HTMLElement {
     this.status(message);
   }
 
-  private run(): void {
+  private async run(): Promise<void> {
     this.button('run').disabled = true;
     this.button('stop').hidden = false;
     this.setAttribute('aria-busy', 'true');
+    this.running = 0;
+    const choice = modelChoice.choice;
+    if (choice.type !== 'site') this.status(`Checking ${choiceName(choice, this.config.model.name)}…`);
+    const resolved = await modelChoice.resolve(this.picker.siteLine);
+    if (this.running !== 0 || modelChoice.choice !== choice) return; // stopped, or another model picked meanwhile
+    if (!resolved.decision.fits) return this.idle(resolved.line, 'error');
     const req: Omit<FigureRequest, 'id'> = {
       type: 'figure',
       kind: this.config.kind,
       props: { ...this.config.props, ...this.formState() },
       model: this.config.model,
+      ...(resolved.source ? { source: resolved.source } : {}),
       codeVersion: this.config.codeVersion,
       backend: (this.dataset.backend as FigureRequest['backend']) ?? 'auto',
     };
@@ -213,12 +241,14 @@ class FigureElement extends HTMLElement {
     history.replaceState(null, '', urlWithState(this.id, this.urlState()));
   }
 
+  /** The controls, and the model when it is a hub model (local files cannot travel in a link). */
   private urlState(): Record<string, string> {
-    return Object.fromEntries(Object.entries(this.formState()).map(([k, v]) => [k, String(v)]));
+    const model = modelChoice.urlValue();
+    return { ...Object.fromEntries(Object.entries(this.formState()).map(([k, v]) => [k, String(v)])), ...(model ? { model } : {}) };
   }
 
   private fileBase(): string {
-    return `${this.id}-${this.data.provenance.model.name}`;
+    return `${this.id}-${this.data.provenance.model.name.replace(/[^\w.-]+/g, '--')}`;
   }
 
   private async action(name: string): Promise<void> {

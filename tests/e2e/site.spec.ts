@@ -58,7 +58,9 @@ test('every page carries a Content Security Policy that keeps everything on the 
     expect(csp, path).toContain("default-src 'self'");
     expect(csp, path).toContain("script-src 'self' 'wasm-unsafe-eval'");
     expect(csp, path).not.toMatch(/\s'unsafe-eval'/);
-    expect(csp, path).not.toMatch(/https?:/);
+    // The only other origins: the Hugging Face hub and its file hosts, for models a reader picks (connect-src only).
+    expect(csp, path).toContain("connect-src 'self' https://huggingface.co https://*.huggingface.co https://*.hf.co;");
+    expect(csp!.replace("connect-src 'self' https://huggingface.co https://*.huggingface.co https://*.hf.co;", ''), path).not.toMatch(/https?:/);
   }
 });
 
