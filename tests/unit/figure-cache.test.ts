@@ -1,5 +1,5 @@
 /** The precompute cache: reuse when nothing changed, recompute when anything did, atomic writes. */
-import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -91,5 +91,86 @@ describe('a build killed mid-way', () => {
     const parts = { kind: 'killed', codeVersion: '1', modelSha256: 'aa', props: {} };
     expect(await cachedFigure(parts, async () => ({ done: true }), { dir })).toEqual({ done: true });
     expect(readdirSync(dir).filter((f) => f.endsWith('.json')).length).toBe(1);
+  });
+});
+
+/**
+ * Killed in the middle of writing the entry itself: LENSPRESS_TEST_PAUSE_CACHE_WRITE makes the
+ * writer (tests/helpers/cache-writer.ts, a 2 MB figure) stop after half of the temporary file,
+ * say so on stderr and wait; the test SIGKILLs it there. The entry's path must then hold
+ * nothing or the previous entry, byte for byte; the next build recomputes (never reads the
+ * half file) and deletes the dead writer's temporary file.
+ */
+describe('a build killed while writing the cache file', () => {
+  const raceParts = { kind: 'race', codeVersion: '1', modelSha256: 'aa', props: { p: 1 } };
+  const entryName = `race-${cacheKey(raceParts).slice(0, 32)}.json`;
+
+  async function startPausedWriter(dir: string) {
+    const { spawn } = await import('node:child_process');
+    const { PROJECT_ROOT } = await import('../../src/node/project-root.ts');
+    const child = spawn(process.execPath, ['--import', 'tsx', path.join(PROJECT_ROOT, 'tests/helpers/cache-writer.ts'), dir], { cwd: PROJECT_ROOT, env: { ...process.env, LENSPRESS_TEST_PAUSE_CACHE_WRITE: '60000' } });
+    let stderr = '';
+    const paused = await new Promise<{ written: number; total: number; tmp: string }>((resolve, reject) => {
+      child.stderr.on('data', (d: Buffer) => {
+        stderr += d.toString();
+        const m = /test pause: wrote (\d+) of (\d+) bytes of (\S+)/.exec(stderr);
+        if (m) resolve({ written: Number(m[1]), total: Number(m[2]), tmp: m[3] });
+      });
+      child.on('exit', () => reject(new Error(`the writer exited before pausing:\n${stderr}`)));
+    });
+    const kill = async () => {
+      child.kill('SIGKILL');
+      if (child.exitCode === null && child.signalCode === null) await new Promise((r) => child.on('exit', r));
+    };
+    return { ...paused, kill };
+  }
+
+  const recompute = async () => ({ payload: 'y'.repeat(2_000_000), pid: process.pid });
+
+  it('with no entry before: none after, the half-written file is never read, the next build recomputes and deletes it', { timeout: 60_000 }, async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'lenspress-cache-killwrite-'));
+    const w = await startPausedWriter(dir);
+    await w.kill();
+    // Killed mid-write: the temporary file is there and holds half the entry; the entry is not.
+    expect(path.basename(w.tmp)).not.toBe(entryName);
+    expect(readdirSync(dir)).toEqual([path.basename(w.tmp)]);
+    expect(readFileSync(w.tmp).length).toBe(w.written);
+    expect(w.written).toBeLessThan(w.total);
+    const log: string[] = [];
+    const data = await cachedFigure(raceParts, recompute, { dir, onLookup: (r) => log.push(r) });
+    expect(log).toEqual(['miss']);
+    expect(data.payload).toBe('y'.repeat(2_000_000));
+    expect(readdirSync(dir)).toEqual([entryName]);
+    const stored = JSON.parse(readFileSync(path.join(dir, entryName), 'utf8')) as { key: string; data: { payload: string } };
+    expect(stored.key).toBe(cacheKey(raceParts));
+    expect(stored.data.payload.length).toBe(2_000_000);
+  });
+
+  it('with an older entry before: it stays byte for byte, is not taken for the new one, and is replaced whole', { timeout: 60_000 }, async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'lenspress-cache-killwrite-'));
+    // A complete entry written by an older version (another key in the same file): rewritten on the next miss.
+    const old = JSON.stringify({ key: 'written-by-an-older-version', data: { payload: 'old' } });
+    writeFileSync(path.join(dir, entryName), old);
+    const w = await startPausedWriter(dir);
+    await w.kill();
+    expect(readFileSync(path.join(dir, entryName), 'utf8')).toBe(old);
+    expect(readFileSync(w.tmp).length).toBe(w.written);
+    const log: string[] = [];
+    const data = await cachedFigure(raceParts, recompute, { dir, onLookup: (r) => log.push(r) });
+    expect(log).toEqual(['miss']);
+    expect(data.payload.length).toBe(2_000_000);
+    expect(readdirSync(dir)).toEqual([entryName]);
+    expect(JSON.parse(readFileSync(path.join(dir, entryName), 'utf8')).data.payload.length).toBe(2_000_000);
+  });
+
+  it('the temporary file of a writer still running is left alone', { timeout: 60_000 }, async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'lenspress-cache-killwrite-'));
+    const w = await startPausedWriter(dir);
+    try {
+      await cachedFigure({ ...raceParts, kind: 'other' }, async () => ({ n: 1 }), { dir });
+      expect(readdirSync(dir).filter((f) => f.endsWith('.tmp'))).toEqual([path.basename(w.tmp)]);
+    } finally {
+      await w.kill();
+    }
   });
 });
