@@ -105,6 +105,10 @@ export class GraphBuilder {
   private readonly names = new Set<string>();
   private readonly inits: { name: string; data: TensorData; dims: readonly number[]; elemType: ElemType }[] = [];
   private readonly domains = new Set<string>();
+  /** Nodes are kept until toModel so that `alias` can still rename their outputs. */
+  private readonly nodes: { inputs: readonly string[]; outputs: readonly string[]; name: string; opType: string; attrs: Record<string, Attr>; domain: string }[] = [];
+  private readonly nodeOutputs = new Set<string>();
+  private readonly aliases = new Map<string, string>();
   private counter = 0;
 
   constructor(readonly name: string) {}
@@ -145,19 +149,41 @@ export class GraphBuilder {
   /** Adds a node; returns its output names. `outputNames` fixes them (e.g. hook names); `domain` e.g. 'com.microsoft'. */
   node(opType: string, inputs: readonly string[], attrs: Record<string, Attr> = {}, outputs: number | readonly string[] = 1, domain = ''): string[] {
     const outs = typeof outputs === 'number' ? Array.from({ length: outputs }, () => this.fresh(opType)) : [...outputs];
-    for (const o of outs) this.names.add(o);
-    const n = new ProtoWriter();
-    for (const i of inputs) n.string(1, i);
-    for (const o of outs) n.string(2, o);
-    n.string(3, this.fresh(`${opType}_node`));
-    n.string(4, opType);
-    for (const [k, v] of Object.entries(attrs)) n.message(5, attribute(k, v));
-    if (domain !== '') {
-      n.string(7, domain);
-      this.domains.add(domain);
+    for (const o of outs) {
+      this.names.add(o);
+      this.nodeOutputs.add(o);
     }
-    this.graph.message(1, n);
+    if (domain !== '') this.domains.add(domain);
+    this.nodes.push({ inputs: [...inputs], outputs: outs, name: this.fresh(`${opType}_node`), opType, attrs, domain });
     return outs;
+  }
+
+  /**
+   * Gives a node's output a public name (a hook) without an Identity node, which would copy
+   * the whole tensor on every run; every use of `value` is renamed when the graph is written.
+   * Returns false when that is impossible — `value` is a graph input or an initializer, or
+   * already has a public name (one tensor that is two hooks) — and the caller adds an Identity.
+   */
+  alias(value: string, name: string): boolean {
+    if (!this.nodeOutputs.has(value) || this.aliases.has(value) || this.names.has(name)) return false;
+    this.aliases.set(value, name);
+    this.names.add(name);
+    return true;
+  }
+
+  private writeNodes(): void {
+    const named = (v: string) => this.aliases.get(v) ?? v;
+    for (const d of this.nodes) {
+      const n = new ProtoWriter();
+      for (const i of d.inputs) n.string(1, named(i));
+      for (const o of d.outputs) n.string(2, named(o));
+      n.string(3, d.name);
+      n.string(4, d.opType);
+      for (const [k, v] of Object.entries(d.attrs)) n.message(5, attribute(k, v));
+      if (d.domain !== '') n.string(7, d.domain);
+      this.graph.message(1, n);
+    }
+    this.nodes.length = 0;
   }
 
   /** Single-output node. */
@@ -185,6 +211,7 @@ export class GraphBuilder {
   toModel(ext: ExternalDataOptions = {}, producerVersion = '0'): OnnxModel {
     const threshold = ext.threshold ?? EXTERNAL_DATA_THRESHOLD, minBytes = ext.minBytes ?? 1024;
     const external = this.initializerBytes > threshold;
+    this.writeNodes();
     const externalData: ExternalDataFile[] = [];
     for (const t of this.inits) {
       let path: string | undefined;

@@ -71,7 +71,7 @@ function llamaGraph(c: ModelConfig, w: ModelWeights, opts: LlamaGraphOptions): G
 
   const hook = (name: string, value: string, dims: (number | string)[]) => {
     if (!wanted.has(name)) return;
-    g.node('Identity', [value], {}, [name]);
+    if (!g.alias(value, name)) g.node('Identity', [value], {}, [name]);
     g.output(name, DataType.FLOAT, [1, ...dims]);
   };
   const weightT = (W: Float32Array, nOut: number, nIn: number, hint: string) => g.initializer(hint, transpose(W, nOut, nIn), [nIn, nOut]);
