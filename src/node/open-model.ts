@@ -22,6 +22,7 @@ import { KNOWN_MODELS } from '../core/model/registry.ts';
 import { looksLikeHubId } from '../core/hub/hub-id.ts';
 import { hubSource, stderrProgress } from './hub.ts';
 import { openFileSource, sha256Source } from './file-source.ts';
+import { checkFitsMachine } from './memory-gate.ts';
 import { locateModelFile, sha256, type StoreOptions } from './model-store.ts';
 
 export interface NodeModel extends OpenedModel {
@@ -95,10 +96,12 @@ async function openModelFrom(spec: string, opts: StoreOptions & { tokenizerPath?
   } else if (spec.endsWith('.gguf')) {
     const source = track(await openFileSource(spec));
     if (!source) throw new LenspressError('missing-file', `GGUF file not found: ${spec}`);
+    checkFitsMachine(spec, source.size);
     const c = await openGgufSource(source, spec, tokenizerOverride(opts.tokenizerPath));
     opened = c;
     provenance = await checkpointProvenance(path.basename(spec, '.gguf'), c);
   } else if (existsSync(spec) && statSync(spec).isDirectory()) {
+    checkFitsMachine(spec);
     const c = await openHfFolder({ name: spec, read: (f) => readFileOrNull(path.join(spec, f)), open: async (f) => track(await openFileSource(path.join(spec, f))) }, tokenizerOverride(opts.tokenizerPath));
     opened = c;
     provenance = await checkpointProvenance(path.basename(path.resolve(spec)), c);
