@@ -5,13 +5,16 @@
  * the download and the session creation), and computes figures with the same core code the
  * build used in Node. Requests run one at a time, in order. The page cancels by terminating
  * the Worker. When WebGPU fails mid-run (a lost device, an unsupported op), the run is
- * repeated on WebAssembly and the figure's provenance says so.
+ * repeated on WebAssembly and the figure's provenance says so. Q8_0 projections, which ONNX
+ * Runtime Web's WebGPU MatMulNBits refuses, are dequantised for WebGPU, or run on WebAssembly
+ * from the start when too large (core/engine/webgpu-weights.ts): no attempt known to fail.
  */
 import type * as OrtWeb from 'onnxruntime-web';
 import { HookedModel } from '../core/engine/hooked-model.ts';
 import type { Backend, OrtModule } from '../core/engine/runtime.ts';
 import { isAllocationFailure, type MemoryBackend, outOfMemoryError } from '../core/engine/out-of-memory.ts';
-import { isLenspressError, type LenspressError } from '../core/errors.ts';
+import { isLenspressError, LenspressError } from '../core/errors.ts';
+import { DEQUANTIZED_NOTE, dequantizeQ8, hasQ8Projections, planWebGpuWeights } from '../core/engine/webgpu-weights.ts';
 import { FIGURES } from '../core/figures/registry.ts';
 import { parameterCount } from '../core/model/config.ts';
 import type { OpenedModel } from '../core/model/open.ts';
@@ -48,7 +51,10 @@ function sourceKey(asset: ModelAsset, source?: ModelSource): string {
   return `local:${source.files.map((f) => `${f.webkitRelativePath || f.name}/${f.size}/${f.lastModified}`).join('|')}`;
 }
 
-async function modelFor(asset: ModelAsset, source: ModelSource | undefined, backend: Backend, post: (m: Message) => void): Promise<{ model: OpenedModel; hooked: HookedModel; sha256: string }> {
+type Held = { model: OpenedModel; hooked: HookedModel; sha256: string };
+
+/** The model on `backend`, or, on WebGPU for Q8_0 weights too large to dequantise, why WebAssembly must run it (webgpu-weights.ts). */
+async function modelFor(asset: ModelAsset, source: ModelSource | undefined, backend: Backend, post: (m: Message) => void): Promise<Held | { wasmInstead: string }> {
   const key = sourceKey(asset, source);
   if (opened?.key !== key) {
     for (const h of hooked.values()) await h.release();
@@ -64,7 +70,13 @@ async function modelFor(asset: ModelAsset, source: ModelSource | undefined, back
   }
   const ep = backend.executionProviders.join();
   let h = hooked.get(ep);
-  if (!h) hooked.set(ep, (h = new HookedModel(opened.model.model, backend)));
+  if (!h) {
+    let m = opened.model.model;
+    const plan = ep === 'webgpu' ? planWebGpuWeights(m.config, hasQ8Projections(m)) : undefined;
+    if (plan?.run === 'wasm') return { wasmInstead: plan.reason };
+    if (plan?.dequantize) [m, backend] = [dequantizeQ8(m), { ...backend, label: `${backend.label}, ${DEQUANTIZED_NOTE}` }];
+    hooked.set(ep, (h = new HookedModel(m, backend)));
+  }
   return { model: opened.model, hooked: h, sha256: opened.sha256 };
 }
 
@@ -85,12 +97,19 @@ function outOfMemory(req: FigureRequest, ran: MemoryBackend, e: unknown): Lenspr
 async function handle(req: FigureRequest): Promise<void> {
   const post = (m: Message) => (self as unknown as DedicatedWorkerGlobalScope).postMessage({ ...m, id: req.id } as WorkerResponse);
   let ran: MemoryBackend = 'wasm';
+  let upFront: string | undefined;
   try {
     const figure = FIGURES[req.kind];
     if (!figure) throw new Error(`unknown figure kind "${req.kind}" (known: ${Object.keys(FIGURES).join(', ')})`);
     const compute = async (backend: Backend) => {
+      let held = await modelFor(req.model, req.source, backend, post);
+      if ('wasmInstead' in held) {
+        if (req.backend === 'webgpu') throw new LenspressError('unsupported-backend', `${held.wasmInstead}: choose WebAssembly`);
+        [upFront, backend] = [held.wasmInstead, wasmOr(await ortPromise!, false)];
+        held = (await modelFor(req.model, req.source, backend, post)) as Held;
+      }
       ran = backend.executionProviders[0] === 'webgpu' ? 'webgpu' : 'wasm';
-      const { model, hooked: h, sha256 } = await modelFor(req.model, req.source, backend, post);
+      const { model, hooked: h, sha256 } = held;
       const name = req.source?.name ?? req.model.name;
       post({ type: 'progress', stage: 'compute', message: `Running ${name} on ${backend.label}…` });
       const provenance = { name, sha256, parameters: parameterCount(model.model.config), format: req.source?.formatLabel ?? req.model.formatLabel };
@@ -113,6 +132,7 @@ async function handle(req: FigureRequest): Promise<void> {
       data = await compute(wasmOr(await ortPromise!, false));
       data.provenance.backend = `WebAssembly (onnxruntime-web), after WebGPU failed: ${reason}`;
     }
+    if (upFront) data.provenance.backend = `WebAssembly (onnxruntime-web), chosen up front: ${upFront}`;
     if (req.webgpuFailed) data.provenance.backend = `WebAssembly (onnxruntime-web), after WebGPU failed: ${req.webgpuFailed}`;
     post({ type: 'result', data });
   } catch (e) {
