@@ -2,8 +2,9 @@
  * K-quants Q4_K and Q6_K (issue 7): the reader against hand-built super-blocks (every scale,
  * min and nibble distinct, so a swapped order fails), quantise → dequantise within the bound
  * the format implies, header refusals, and seeded llama checkpoints written with Q4_K
- * projections + Q6_K output (as llama.cpp's Q4_K_M) and all Q6_K, read by Lenspress and by
- * llama.cpp (node-llama-cpp 3.21.1, an independent reader and forward pass).
+ * projections + Q6_K output (as llama.cpp's Q4_K_M; the projections run quantised) and all
+ * Q6_K, read by Lenspress and by llama.cpp (node-llama-cpp 3.21.1, an independent reader and
+ * forward pass).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
@@ -21,7 +22,7 @@ import { f16ToF32 } from '../../src/core/formats/half.ts';
 import { Q4_K_BYTES, Q6_K_BYTES, dequantizeQ4K, dequantizeQ6K, q4kToMatMulNBits, scaleMinK4 } from '../../src/core/formats/k-quants.ts';
 import { parameterCount } from '../../src/core/model/config.ts';
 import { estimateMemory } from '../../src/core/model/memory.ts';
-import { isQuantized, PROJECTIONS } from '../../src/core/model/quantized.ts';
+import { isQuantized, matrixSize, PROJECTIONS } from '../../src/core/model/quantized.ts';
 import { mulberry32, randomModel, tinyConfig } from '../../src/core/model/random.ts';
 import { DataType, GraphBuilder } from '../../src/core/onnx/graph-builder.ts';
 import { transpose } from '../../src/core/onnx/llama-graph.ts';
@@ -267,10 +268,11 @@ describe('llama.cpp reads the K-quant GGUFs written here as Lenspress does', () 
     const g = parseGguf(await readFile(file), 'q4k.gguf');
     expect(g.tensors.get('blk.0.attn_q.weight')!.typeName).toBe('Q4_K');
     expect(g.tensors.get('output.weight')!.typeName).toBe('Q6_K');
-    // dequantised at load: every projection float32, and the memory estimate counts them so (4 bytes a value)
-    expect(opened.model.weights.blocks.every((b) => PROJECTIONS.every((k) => !isQuantized(b[k])))).toBe(true);
-    expect(opened.model.config.source_dtype).toBe('float32');
-    expect(estimateMemory(opened.model.config, 16).weightsBytes).toBe(4 * parameterCount(opened.model.config));
+    // Q4_K projections kept quantised (MatMulNBits with float zero points), counted at 144 bytes per 256 values
+    expect(opened.model.weights.blocks.every((b) => PROJECTIONS.every((k) => isQuantized(b[k]) && b[k].type === 'q4_k'))).toBe(true);
+    expect(opened.model.config.source_dtype).toBe('q4_k');
+    const projValues = opened.model.weights.blocks.reduce((s, b) => s + PROJECTIONS.reduce((t, k) => t + matrixSize(b[k]), 0), 0);
+    expect(estimateMemory(opened.model.config, 16, ['logits'], opened.model.weights).weightsBytes).toBe(4 * (parameterCount(opened.model.config) - projValues) + (projValues / 256) * 144);
     const worst = await compare(opened.model, file);
     console.log(`Q4_K/Q6_K: llama.cpp vs lenspress max |Δ log p| = ${worst.toExponential(2)}`);
     expect(worst).toBeLessThan(0.1);

@@ -30,12 +30,16 @@ import { ropeRowsToInterleaved } from './rope-permute.ts';
 export const GGUF_ARCHITECTURES = ['llama', 'gemma', 'qwen2'] as const;
 type GgufArch = (typeof GGUF_ARCHITECTURES)[number];
 
-const SOURCE_DTYPE: Record<string, ModelConfig['source_dtype']> = { F32: 'float32', F16: 'float16', BF16: 'bfloat16', Q8_0: 'q8_0', Q4_0: 'q4_0' };
+const SOURCE_DTYPE: Record<string, ModelConfig['source_dtype']> = { F32: 'float32', F16: 'float16', BF16: 'bfloat16', Q8_0: 'q8_0', Q4_0: 'q4_0', Q4_K: 'q4_k' };
 
 export interface GgufToModelOptions {
   /**
-   * Keep Q8_0/Q4_0 projection matrices quantised (views into the file; the ONNX graph runs
-   * them as MatMulNBits). Default true; false dequantises everything to float32.
+   * Keep Q8_0/Q4_0/Q4_K projection matrices quantised (views into the file; the ONNX graph
+   * runs them as MatMulNBits, Q4_K plus a per-block offset). Q6_K — in Q4_K_M files about
+   * half the layers' attn_v and ffn_down — is dequantised to float32 all the same:
+   * MatMulNBits takes 2, 4 or 8 bits, not 6. So a model can mix per-tensor types; count its
+   * memory from the weights (estimateMemory's `weights`). Default true; false dequantises
+   * everything to float32.
    */
   quantized?: boolean;
 }

@@ -15,17 +15,18 @@
  * into its own buffer; `parseGguf` reads a file already in memory. Both give the same GgufFile.
  * Memory: F32 tensors are views into the file's bytes; the others are dequantised into new
  * float32 arrays (a Q4_0 model held as float32 takes ~7× its file size), except where
- * readGgufQuantized keeps Q8_0/Q4_0 blocks as they are (views into the file's bytes).
+ * readGgufQuantized keeps Q8_0/Q4_0/Q4_K blocks as they are (views into the file's bytes).
  * Tensors F32, F16, BF16, Q8_0 and Q4_0 dequantise to float32 (ggml-quants.c
  * dequantize_row_q8_0 / q4_0: blocks of 32; Q8_0 = f16 d + 32 int8, x = q·d; Q4_0 = f16 d +
  * 16 bytes, element j < 16 in the low nibble of byte j and element j + 16 in its high
  * nibble, x = (q − 8)·d). K-quants Q4_K and Q6_K (super-blocks of 256; ./k-quants.ts) are
- * dequantised to float32 at load: 4 bytes a value, ~7× (Q4_K) or ~4.9× (Q6_K) their size.
+ * dequantised to float32 by readGgufTensor: 4 bytes a value, ~7× (Q4_K) or ~4.9× (Q6_K) their
+ * size; Q4_K projections are kept as blocks through readGgufQuantized instead.
  */
 import { LenspressError } from '../errors.ts';
 import { f16Lookup } from './half.ts';
 import { type ByteSource, type HeldBytes, readRanges, wholeFile } from './byte-source.ts';
-import { type QuantizedMatrix, quantizedMatrix } from '../model/quantized.ts';
+import { type QuantizedMatrix, type QuantType, quantizedMatrix } from '../model/quantized.ts';
 import { QK_K, dequantizeQ4K, dequantizeQ6K } from './k-quants.ts';
 
 export type GgufValue = number | bigint | boolean | string | GgufValue[];
@@ -289,16 +290,19 @@ export function readGgufTensor(file: GgufFile, name: string): Float32Array {
   return out;
 }
 
+const KEPT_QUANTIZED: Partial<Record<number, QuantType>> = { [GGML.Q8_0]: 'q8_0', [GGML.Q4_0]: 'q4_0', [GGML.Q4_K]: 'q4_k' };
+
 /**
- * A Q8_0 or Q4_0 matrix as stored (a view into the file's bytes, no copy), or null for any
- * other type. `shape` is [rows, cols], row-major.
+ * A Q8_0, Q4_0 or Q4_K matrix as stored (a view into the file's bytes, no copy), or null for
+ * any other type (Q6_K included: MatMulNBits has no 6-bit form). `shape` is [rows, cols], row-major.
  */
 export function readGgufQuantized(file: GgufFile, name: string): QuantizedMatrix | null {
   const t = file.tensors.get(name);
   if (!t) throw new LenspressError('missing-tensor', `${file.fileName}: no tensor named ${name}`);
-  if ((t.type !== GGML.Q8_0 && t.type !== GGML.Q4_0) || t.shape.length !== 2) return null;
+  const type = KEPT_QUANTIZED[t.type];
+  if (type === undefined || t.shape.length !== 2) return null;
   const blocks = file.data.range(t.offset, t.nbytes!);
-  return quantizedMatrix(t.type === GGML.Q8_0 ? 'q8_0' : 'q4_0', t.shape[0], t.shape[1], blocks, `${file.fileName}: tensor ${name}`);
+  return quantizedMatrix(type, t.shape[0], t.shape[1], blocks, `${file.fileName}: tensor ${name}`);
 }
 
 /** Typed metadata access with messages that name the key. */

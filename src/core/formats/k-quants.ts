@@ -92,9 +92,10 @@ export function dequantizeQ6K(src: Uint8Array, n: number, name = 'tensor'): Floa
  * A Q4_K matrix [rows, cols] (cols a multiple of 256) as ONNX Runtime MatMulNBits weights
  * (model/quantized.ts): 4 bits, block_size 32 — one block per Q4_K sub-block — with a float
  * zero_points input, so (code − zp)·scale = d·sc·q − dmin·m: scale = d·sc, zp = dmin·m / (d·sc).
- * onnxruntime-node 1.30 (CPU) takes float zero points (measured); a sub-block with sc = 0
- * would give zp = ±∞ and NaN outputs, so it becomes codes 0, zp = 1, scale = dmin·m (exact).
- * Not used by the model loader yet: Q4_K is dequantised to float32 at load.
+ * onnxruntime-node 1.30 (CPU) and onnxruntime-web's wasm take float zero points (measured); a
+ * sub-block with sc = 0 would give zp = ±∞ and NaN outputs, so it becomes codes 0, zp = 1,
+ * scale = dmin·m (exact). Used for Q4_K projections kept quantised (model/quantized.ts); the
+ * graph runs the zero points as per-block offsets (onnx/matmul-nbits.ts).
  */
 export function q4kToMatMulNBits(src: Uint8Array, rows: number, cols: number): MatMulNBitsWeights & { zeroPoints: Float32Array } {
   checkSize('Q4_K', src, rows * cols, Q4_K_BYTES, 'matrix');

@@ -43,8 +43,11 @@ export interface ModelConfig {
   sliding_window: number | null;
   /** RoPE frequency scaling from the config's `rope_scaling`, or null. */
   rope_scaling: RopeScaling | null;
-  /** The dtype the weights were stored in (they are held as float32 here). */
-  source_dtype: 'float32' | 'float16' | 'bfloat16' | 'q8_0' | 'q4_0';
+  /**
+   * The dtype the weights were stored in (blk.0.attn_q's for a GGUF; other tensors may differ,
+   * e.g. Q6_K in a Q4_K_M file). Held as float32 here, except quantised projections (model/quantized.ts).
+   */
+  source_dtype: 'float32' | 'float16' | 'bfloat16' | 'q8_0' | 'q4_0' | 'q4_k';
 }
 
 export type Architecture = 'llama' | 'mistral' | 'gemma' | 'qwen2';

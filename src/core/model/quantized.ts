@@ -13,47 +13,67 @@
  * x = (code − 8)·scale or (code − 128)·scale: Q4_0 repacks by reordering nibbles, Q8_0 by
  * adding 128 to each int8 — both exact, and the f16 d widens to float32 exactly.
  * A ggml [rows, cols] weight (y = W x) is MatMulNBits' B with N = rows, K = cols: no transpose.
+ * Q4_K (formats/k-quants.ts: super-blocks of 256 values, 144 bytes, eight 32-value sub-blocks
+ * with a 6-bit scale and min each) is kept as stored too and repacked at graph build into
+ * 4-bit MatMulNBits blocks with float zero points (q4kToMatMulNBits): x = (code − zp)·scale
+ * with scale = d·sc, zp = dmin·m / (d·sc), equal to d·sc·q − dmin·m up to float32 rounding
+ * (≤ ~1e-7 relative); the graph runs the zero points as a per-block offset
+ * (onnx/matmul-nbits.ts). Q6_K has no MatMulNBits form (it takes 2, 4 or 8 bits): dequantised.
  */
 import { LenspressError } from '../errors.ts';
 import { f16Lookup } from '../formats/half.ts';
+import { dequantizeQ4K, q4kToMatMulNBits } from '../formats/k-quants.ts';
 import type { BlockWeights, ModelWeights } from './weights.ts';
 
-export type QuantType = 'q8_0' | 'q4_0';
+export type QuantType = 'q8_0' | 'q4_0' | 'q4_k';
 
 export interface QuantizedMatrix {
   type: QuantType;
   /** Output features (N): the rows of the Linear weight [out, in]. */
   rows: number;
-  /** Input features (K), a multiple of 32. */
+  /** Input features (K), a multiple of the block's values (32; 256 for Q4_K). */
   cols: number;
-  /** ggml blocks, row-major: rows × cols/32 blocks of 34 (Q8_0) or 18 (Q4_0) bytes. */
+  /** ggml blocks, row-major: rows × cols/32 blocks of 34 (Q8_0) or 18 (Q4_0) bytes, or rows × cols/256 super-blocks of 144 (Q4_K). */
   blocks: Uint8Array;
 }
 
 /** A Linear weight [out, in]: float32, or quantised blocks as the GGUF file stored them. */
 export type Matrix = Float32Array | QuantizedMatrix;
 
+/** MatMulNBits' block size: a Q8_0/Q4_0 block, a Q4_K sub-block. */
 export const QK = 32;
-export const BLOCK_BYTES: Record<QuantType, number> = { q8_0: 34, q4_0: 18 };
+/** Values per ggml block (a Q4_K super-block holds 256) and its bytes. */
+export const BLOCK_VALUES: Record<QuantType, number> = { q8_0: 32, q4_0: 32, q4_k: 256 };
+export const BLOCK_BYTES: Record<QuantType, number> = { q8_0: 34, q4_0: 18, q4_k: 144 };
+/**
+ * Bytes per 32 values in an ONNX Runtime session after repacking: 4-bit codes (16) or 8-bit
+ * (32), a float32 scale (4), and for Q4_K a float32 block offset (4; onnx/matmul-nbits.ts).
+ */
+export const SESSION_BYTES_PER_32: Record<QuantType, number> = { q8_0: 36, q4_0: 20, q4_k: 24 };
 
 export const isQuantized = (m: Matrix): m is QuantizedMatrix => !(m instanceof Float32Array);
 
 /** Number of values (rows × cols); `.length` of a float32 matrix. */
 export const matrixSize = (m: Matrix): number => (isQuantized(m) ? m.rows * m.cols : m.length);
 
-/** Bytes the matrix takes in memory. */
+/** Bytes the matrix takes in memory (JavaScript). */
 export const matrixBytes = (m: Matrix): number => (isQuantized(m) ? m.blocks.byteLength : m.byteLength);
 
+/** Bytes the matrix takes as ONNX Runtime initializers (MatMulNBits' B and scales, Q4_K's block offsets; or float32). */
+export const matrixSessionBytes = (m: Matrix): number => (isQuantized(m) ? (m.rows * m.cols / QK) * SESSION_BYTES_PER_32[m.type] : m.byteLength);
+
 export function quantizedMatrix(type: QuantType, rows: number, cols: number, blocks: Uint8Array, name = 'matrix'): QuantizedMatrix {
-  const want = cols % QK === 0 ? rows * (cols / QK) * BLOCK_BYTES[type] : NaN;
+  const per = BLOCK_VALUES[type];
+  const want = cols % per === 0 ? rows * (cols / per) * BLOCK_BYTES[type] : NaN;
   if (blocks.byteLength !== want) {
-    throw new LenspressError('bad-tensor', `${name}: ${type} [${rows}, ${cols}] needs ${Number.isNaN(want) ? 'a column count that is a multiple of 32' : `${want} bytes`}, got ${blocks.byteLength} bytes`);
+    throw new LenspressError('bad-tensor', `${name}: ${type} [${rows}, ${cols}] needs ${Number.isNaN(want) ? `a column count that is a multiple of ${per}` : `${want} bytes`}, got ${blocks.byteLength} bytes`);
   }
   return { type, rows, cols, blocks };
 }
 
-/** ggml's dequantize_row_q8_0 / q4_0 over the whole matrix. */
+/** ggml's dequantize_row_q8_0 / q4_0 / q4_K over the whole matrix. */
 export function dequantize(m: QuantizedMatrix): Float32Array {
+  if (m.type === 'q4_k') return dequantizeQ4K(m.blocks, m.rows * m.cols);
   const n = m.rows * m.cols, nb = n / QK, bytes = BLOCK_BYTES[m.type], src = m.blocks;
   const out = new Float32Array(n);
   const f16 = f16Lookup();
@@ -80,6 +100,8 @@ export interface MatMulNBitsWeights {
   B: Uint8Array;
   /** [N · n_blocks] float32. */
   scales: Float32Array;
+  /** [N · n_blocks] float32 zero points (Q4_K); absent: the default 2^(bits−1). */
+  zeroPoints?: Float32Array;
   bits: 4 | 8;
   N: number;
   K: number;
@@ -87,8 +109,9 @@ export interface MatMulNBitsWeights {
   blob: number;
 }
 
-/** Repacks ggml blocks into MatMulNBits' B and scales (exact: see the module header). */
+/** Repacks ggml blocks into MatMulNBits' B and scales (+ float zero points for Q4_K; see the module header). */
 export function toMatMulNBits(m: QuantizedMatrix): MatMulNBitsWeights {
+  if (m.type === 'q4_k') return q4kToMatMulNBits(m.blocks, m.rows, m.cols);
   const bits = m.type === 'q8_0' ? 8 : 4;
   const nBlocks = m.cols / QK, blob = (QK * bits) / 8, total = m.rows * nBlocks, bytes = BLOCK_BYTES[m.type], src = m.blocks;
   const B = new Uint8Array(total * blob), scales = new Float32Array(total);
