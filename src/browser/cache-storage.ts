@@ -1,24 +1,184 @@
 /**
  * The hub client's byte cache (ByteCache) over the browser's Cache Storage, so a model
- * downloaded once is not downloaded again, even after a reload. HubClient puts an entry only
- * after the file's size and sha256 were checked, so a stopped or broken download leaves
- * nothing behind. Available in the page and in Workers.
+ * downloaded once is not downloaded again, even after a reload. Available in the page and in
+ * Workers.
+ * Small files are one entry each (`match`/`put`). Weights files stream in (`writer`): the
+ * download is cut into parts of PART_BYTES, each its own entry, hashed as it passes, and an
+ * index entry written last says how many parts make the file; `open` reads it back as a
+ * ByteSource, a range at a time from the parts' Blobs (which the browser keeps on disk). So a
+ * 4 GB GGUF is never one buffer, neither while it downloads nor while it opens, and a download
+ * stopped or broken half-way leaves no index: the file counts as not cached. HubClient puts or
+ * commits an entry only after the file's size and sha256 were checked.
  */
-import type { ByteCache } from '../core/hub/hub-client.ts';
+import { LenspressError } from '../core/errors.ts';
+import { type ByteSource, checkRange } from '../core/formats/byte-source.ts';
+import type { ByteCache, CacheWriter } from '../core/hub/hub-client.ts';
+import { Sha256 } from '../core/hub/sha256.ts';
+import { formatBytes } from '../core/model/memory.ts';
 
 export const MODEL_CACHE = 'lenspress-models-v1';
+/** Bytes per Cache Storage entry of a streamed file: one part is the most a download holds in memory. */
+export const PART_BYTES = 64 * 2 ** 20;
 
-export function cacheStorageBytes(name = MODEL_CACHE): ByteCache | undefined {
-  if (typeof caches === 'undefined') return undefined; // e.g. an insecure origin: download every time
+/** The Cache API's surface used here (CacheStorage in browsers; tests pass an in-memory twin). */
+export interface CacheStorageLike {
+  open(name: string): Promise<CacheLike>;
+}
+export interface CacheLike {
+  match(key: string): Promise<Response | undefined>;
+  put(key: string, res: Response): Promise<void>;
+  delete(key: string): Promise<boolean>;
+}
+
+interface PartsIndex {
+  size: number;
+  partBytes: number;
+  parts: number;
+  sha256: string;
+}
+
+const withQuery = (key: string, q: string) => `${key}${key.includes('?') ? '&' : '?'}${q}`;
+const indexKey = (key: string) => withQuery(key, 'lenspress-parts=index');
+const partKey = (key: string, i: number) => withQuery(key, `lenspress-part=${i}`);
+
+function isIndex(x: unknown): x is PartsIndex {
+  const o = x as PartsIndex;
+  return typeof o === 'object' && o !== null && [o.size, o.partBytes, o.parts].every((n) => Number.isSafeInteger(n) && n >= 0) && o.partBytes > 0 && o.parts === Math.ceil(o.size / o.partBytes);
+}
+
+/** Why a part could not be stored, in words a reader can act on (quota first: it is the usual cause). */
+async function storageError(fileKey: string, e: unknown): Promise<LenspressError> {
+  const est = await (globalThis.navigator as { storage?: { estimate(): Promise<{ quota?: number; usage?: number }> } } | undefined)?.storage?.estimate().catch(() => undefined);
+  const room = est?.quota !== undefined ? ` (this site may use ${formatBytes(est.quota)} of disk and uses ${formatBytes(est.usage ?? 0)})` : '';
+  return new LenspressError('storage-full', `the browser refused to store ${fileKey.split('/').pop()} in its cache${room}: ${String((e as Error)?.message ?? e).replace(/\.$/, '')}. Free disk space or clear this site's data, then Run again`);
+}
+
+export interface CacheStorageOptions {
+  name?: string;
+  /** Part size (tests use a few bytes to exercise the boundaries). */
+  partBytes?: number;
+  /** Cache Storage itself; default the global `caches`. */
+  storage?: CacheStorageLike;
+}
+
+export function cacheStorageBytes(opts: CacheStorageOptions = {}): ByteCache | undefined {
+  const storage = opts.storage ?? (typeof caches === 'undefined' ? undefined : (caches as unknown as CacheStorageLike));
+  if (!storage) return undefined; // e.g. an insecure origin: download every time, small files only
+  const name = opts.name ?? MODEL_CACHE;
+  const partBytes = opts.partBytes ?? PART_BYTES;
+  const cache = () => storage.open(name);
+
+  async function removeParts(c: CacheLike, key: string): Promise<void> {
+    const res = await c.match(indexKey(key));
+    const idx: unknown = res ? await res.json().catch(() => undefined) : undefined;
+    await c.delete(indexKey(key));
+    const known = isIndex(idx) ? idx.parts : 0;
+    for (let i = 0; i < known; i++) await c.delete(partKey(key, i));
+    // A download that never committed left parts and no index: delete them up to the first gap.
+    for (let i = known; await c.delete(partKey(key, i)); i++);
+  }
+
+  async function open(key: string): Promise<(ByteSource & { close(): Promise<void> }) | undefined> {
+    const c = await cache();
+    const res = await c.match(indexKey(key));
+    if (!res) return undefined;
+    const idx: unknown = await res.json().catch(() => undefined);
+    if (!isIndex(idx)) {
+      await removeParts(c, key);
+      return undefined;
+    }
+    // Every part must be there (a browser evicting storage may leave a torn entry): else not cached.
+    const blobs: Blob[] = [];
+    for (let i = 0; i < idx.parts; i++) {
+      const part = await c.match(partKey(key, i));
+      const blob = part ? await part.blob() : undefined;
+      const want = Math.min(idx.partBytes, idx.size - i * idx.partBytes);
+      if (!blob || blob.size !== want) {
+        await removeParts(c, key);
+        return undefined;
+      }
+      blobs.push(blob);
+    }
+    const src = { name: key, size: idx.size };
+    return {
+      ...src,
+      async readRange(offset, length) {
+        checkRange(src, offset, length, 'a read');
+        const out = new Uint8Array(length);
+        for (let at = offset; at < offset + length; ) {
+          const i = Math.floor(at / idx.partBytes), start = at - i * idx.partBytes;
+          const n = Math.min(idx.partBytes - start, offset + length - at);
+          out.set(new Uint8Array(await blobs[i].slice(start, start + n).arrayBuffer()), at - offset);
+          at += n;
+        }
+        return out;
+      },
+      close: async () => void (blobs.length = 0),
+    };
+  }
+
+  async function writer(key: string): Promise<CacheWriter> {
+    const c = await cache();
+    await removeParts(c, key); // what an earlier, broken download left
+    let part = new Uint8Array(partBytes), fill = 0, parts = 0, size = 0, hash = new Sha256(), digest: string | undefined;
+    const flush = async () => {
+      if (fill === 0) return;
+      const body = part.subarray(0, fill);
+      try {
+        await c.put(partKey(key, parts), new Response(body as Uint8Array<ArrayBuffer>, { headers: { 'content-type': 'application/octet-stream', 'content-length': String(fill) } }));
+      } catch (e) {
+        throw await storageError(key, e);
+      }
+      parts++;
+      part = new Uint8Array(partBytes); // the stored Response may still read the old one
+      fill = 0;
+    };
+    return {
+      async write(chunk) {
+        hash.update(chunk);
+        size += chunk.byteLength;
+        for (let at = 0; at < chunk.byteLength; ) {
+          const n = Math.min(partBytes - fill, chunk.byteLength - at);
+          part.set(chunk.subarray(at, at + n), fill);
+          fill += n;
+          at += n;
+          if (fill === partBytes) await flush();
+        }
+      },
+      async restart() {
+        await removeParts(c, key);
+        [fill, parts, size, hash, digest] = [0, 0, 0, new Sha256(), undefined];
+      },
+      sha256: () => (digest ??= hash.hex()),
+      async commit() {
+        await flush();
+        const idx: PartsIndex = { size, partBytes, parts, sha256: (digest ??= hash.hex()) };
+        try {
+          await c.put(indexKey(key), new Response(JSON.stringify(idx), { headers: { 'content-type': 'application/json' } }));
+        } catch (e) {
+          throw await storageError(key, e);
+        }
+        const opened = await open(key);
+        if (!opened) throw new LenspressError('cache-damaged', `${key}: the browser's cache lost parts of the file just stored; clear this site's data and Run again`);
+        return opened;
+      },
+      async abort() {
+        await removeParts(c, key);
+      },
+    };
+  }
+
   return {
     async match(key) {
-      const res = await (await caches.open(name)).match(key);
+      const res = await (await cache()).match(key);
       return res ? new Uint8Array(await res.arrayBuffer()) : undefined;
     },
     async put(key, bytes) {
       const res = new Response(bytes as Uint8Array<ArrayBuffer>, { headers: { 'content-type': 'application/octet-stream', 'content-length': String(bytes.byteLength) } });
-      // A full disk must not fail the run: the model is in memory already.
-      await (await caches.open(name)).put(key, res).catch(() => undefined);
+      // A full disk must not fail the run: the file is in memory already.
+      await (await cache()).put(key, res).catch(() => undefined);
     },
+    open,
+    writer,
   };
 }

@@ -1,13 +1,19 @@
 /**
  * The Worker's side of a reader-picked model (ModelSource): hub files through the core
- * HubClient with Cache Storage (progress with speed and time left over all files; entries are
- * written only after the size and sha256 check), or the reader's own files. Terminating the
+ * HubClient with Cache Storage (progress with speed and time left over all files; weights
+ * stream into the cache in parts and entries are committed only after the size and sha256
+ * check), or the reader's own files. Weights files (.gguf, .safetensors) open as ByteSources,
+ * tensor by tensor — a Blob slice of the picked File, or a range of the cached parts — so a
+ * file is never one buffer and files over 2 GiB (Mistral 7B) load as in Node. Terminating the
  * Worker aborts a download; nothing half-written is ever cached.
  */
-import { sha256Hex } from '../core/hub/hub-client.ts';
+import type { ByteSource } from '../core/formats/byte-source.ts';
+import { sha256OfSource } from '../core/hub/sha256.ts';
 import { parseHubId } from '../core/hub/hub-id.ts';
 import type { OpenedModel } from '../core/model/open.ts';
-import { type AssetFile, openAssetFiles } from '../core/model/open-asset.ts';
+import { openAssetFiles } from '../core/model/open-asset.ts';
+import { type FileSource, openGgufSource, openHfFolder } from '../core/model/open-formats.ts';
+import { blobSource } from './blob-source.ts';
 import { pageHubClient } from './hub-page.ts';
 import { planLocal } from './local-model.ts';
 import type { ModelSource } from './protocol.ts';
@@ -40,27 +46,66 @@ async function loadHub(src: Extract<ModelSource, { type: 'hub' }>, onProgress: (
     const left = speed > 0 ? Math.round((src.bytes - loaded) / speed) : undefined;
     onProgress({ loaded, total: src.bytes, message: `Downloading ${src.name} from the hub (${p.file}): ${mb(loaded)} of ${mb(src.bytes)} MB, ${mb(speed)} MB/s, ${left === undefined ? '?' : left} s left…` });
   });
-  const files = new Map<string, Uint8Array>();
-  for (const f of src.files) {
-    files.set(f.path, await client.download(id, f));
-    done += f.size ?? files.get(f.path)!.byteLength;
-  }
-  const weights = src.format === 'gguf' ? src.files[0].path : (src.files.find((f) => f.sha256 === src.sha256)?.path ?? src.files[0].path);
-  const manifest: AssetFile[] = src.files.map((f) => ({ name: f.path, url: '', bytes: f.size ?? 0, sha256: f.sha256, ...(f.path === weights ? { role: 'weights' as const } : {}) }));
-  return { model: await openAssetFiles(src.name, src.format, files, manifest), sha256: src.sha256 };
+  const byPath = new Map(src.files.map((f) => [f.path, f]));
+  const reading = (file: string) => onProgress({ loaded: done, total: src.bytes, message: `Reading ${file} from the browser's cache…` });
+  const files: FileSource = {
+    name: src.name,
+    async read(path) {
+      const f = byPath.get(path);
+      if (!f) return null;
+      const bytes = await client.download(id, f);
+      done += bytes.byteLength;
+      return bytes;
+    },
+    async open(path) {
+      const f = byPath.get(path);
+      if (!f) return null;
+      const source = await client.openFile(id, f);
+      done += source.size;
+      reading(path);
+      return source;
+    },
+  };
+  const model = src.format === 'gguf' ? await openGgufSource((await files.open!(src.files[0].path))!, src.files[0].path) : await openHfFolder(files);
+  return { model, sha256: src.sha256 };
 }
 
 async function loadLocal(src: Extract<ModelSource, { type: 'local' }>, onProgress: (p: SourceProgress) => void): Promise<LoadedSource> {
   const plan = planLocal(src.files);
   const total = plan.files.reduce((s, f) => s + f.file.size, 0);
-  const files = new Map<string, Uint8Array>();
+  const weights = plan.files.find((f) => f.manifest.role === 'weights')!;
+  const byName = new Map(plan.files.map((f) => [f.manifest.name, f.file]));
   let loaded = 0;
-  for (const { file, manifest } of plan.files) {
+  const reading = (file: File) => {
     onProgress({ loaded, total, message: `Reading ${file.name} from your disk…` });
-    files.set(manifest.name, new Uint8Array(await file.arrayBuffer()));
     loaded += file.size;
+  };
+  // The provenance cites the weights file's sha256: hashed a part at a time (a file of any size).
+  const hash = async (source: ByteSource) => sha256OfSource(source, (n) => onProgress({ loaded: n, total: source.size, message: `Computing the sha256 of ${weights.file.name} for the figures' provenance: ${mb(n)} of ${mb(source.size)} MB…` }));
+  if (plan.format === 'llama2c') {
+    const files = new Map<string, Uint8Array>();
+    for (const { file, manifest } of plan.files) {
+      reading(file);
+      files.set(manifest.name, new Uint8Array(await file.arrayBuffer()));
+    }
+    const model = await openAssetFiles(plan.name, plan.format, files, plan.files.map((f) => ({ ...f.manifest, url: '' })));
+    return { model, sha256: await hash(blobSource(weights.file, weights.file.name)) };
   }
-  const weights = plan.files.find((f) => f.manifest.role === 'weights')!.manifest.name;
-  const sha256 = await sha256Hex(files.get(weights)!);
-  return { model: await openAssetFiles(plan.name, plan.format, files, plan.files.map((f) => ({ ...f.manifest, url: '' }))), sha256 };
+  const folder: FileSource = {
+    name: plan.name,
+    async read(name) {
+      const file = byName.get(name);
+      if (!file) return null;
+      reading(file);
+      return new Uint8Array(await file.arrayBuffer());
+    },
+    async open(name) {
+      const file = byName.get(name);
+      if (!file) return null;
+      reading(file);
+      return blobSource(file, file.name);
+    },
+  };
+  const model = plan.format === 'gguf' ? await openGgufSource((await folder.open!(weights.manifest.name))!, weights.file.name) : await openHfFolder(folder);
+  return { model, sha256: await hash(blobSource(weights.file, weights.file.name)) };
 }

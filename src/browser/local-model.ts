@@ -1,11 +1,15 @@
 /**
  * A model from the reader's own disk (<input type=file>, or a folder with webkitdirectory):
  * which files make which format, and its shape before reading the weights (config.json, or
- * the 28-byte llama2.c header) for the memory estimate. The Worker reads the files; nothing
+ * the 28-byte llama2.c header, a GGUF's header) for the memory estimate. The Worker reads the files; nothing
  * leaves the device.
  */
 import { LenspressError } from '../core/errors.ts';
+import { openGgufHeader } from '../core/formats/gguf.ts';
+import { ggufConfig, ggufProjectionBytes } from '../core/formats/gguf-model.ts';
 import { parseHfConfig } from '../core/formats/hf-config.ts';
+import type { ProjectionBytes } from '../core/model/memory.ts';
+import { blobSource } from './blob-source.ts';
 import { LLAMA_DEFAULTS, type ModelConfig } from '../core/model/config.ts';
 import type { AssetFile, AssetFormat } from '../core/model/open-asset.ts';
 
@@ -14,7 +18,7 @@ export interface LocalPlan {
   format: AssetFormat;
   formatLabel: string;
   /** The files to read, named as the loaders expect them (role marks the weights and tokenizer). */
-  files: { file: File; manifest: Omit<AssetFile, 'url'> }[];
+  files: { file: File; manifest: Omit<AssetFile, 'url'> & { readWhole?: boolean } }[];
 }
 
 const TOKENIZERS = /^(tokenizer\.model|tokenizer\.bin|tok\d*\.model|tok\d*\.bin)$/;
@@ -36,7 +40,9 @@ export function planLocal(files: readonly File[]): LocalPlan {
   if (bin) {
     const tok = files.find((f) => TOKENIZERS.test(f.name));
     if (!tok) throw new LenspressError('missing-file', `${bin.name} looks like a llama2.c checkpoint: choose its tokenizer (tokenizer.model, tokenizer.bin, tok512.model …) with it`);
-    return { name: bin.name.replace(/\.bin$/, ''), format: 'llama2c', formatLabel: 'llama2.c .bin (local file)', files: [entry(bin, 'weights'), entry(tok, 'tokenizer')] };
+    const weights = entry(bin, 'weights');
+    // A llama2.c checkpoint is read whole (one buffer): decideFit refuses one over 2 GiB.
+    return { name: bin.name.replace(/\.bin$/, ''), format: 'llama2c', formatLabel: 'llama2.c .bin (local file)', files: [{ ...weights, manifest: { ...weights.manifest, readWhole: true } }, entry(tok, 'tokenizer')] };
   }
   throw new LenspressError('unknown-model', `cannot tell a model from ${files.map((f) => f.name).join(', ') || 'no files'}: choose a .gguf file, a llama2.c .bin with its tokenizer, or a Hugging Face folder (config.json, model.safetensors, tokenizer.json)`);
 }
@@ -53,15 +59,18 @@ export function llama2cHeaderConfig(header: Uint8Array): ModelConfig | undefined
   };
 }
 
-/** The model's shape, read from the small files only (undefined for GGUF: its header comes with the file). */
-export async function localConfig(plan: LocalPlan): Promise<ModelConfig | undefined> {
+/** The model's shape before its weights are read: config.json, the 28-byte llama2.c header, or a GGUF's header (with each projection's type). */
+export async function localShape(plan: LocalPlan): Promise<{ config: ModelConfig; projections?: ProjectionBytes } | undefined> {
   if (plan.format === 'hf') {
     const config = plan.files.find((f) => f.manifest.name === 'config.json')!.file;
-    return parseHfConfig(JSON.parse(await config.text()));
+    return { config: parseHfConfig(JSON.parse(await config.text())) };
   }
+  const w = plan.files.find((f) => f.manifest.role === 'weights')!.file;
   if (plan.format === 'llama2c') {
-    const w = plan.files.find((f) => f.manifest.role === 'weights')!.file;
-    return llama2cHeaderConfig(new Uint8Array(await w.slice(0, 28).arrayBuffer()));
+    const config = llama2cHeaderConfig(new Uint8Array(await w.slice(0, 28).arrayBuffer()));
+    return config && { config };
   }
-  return undefined;
+  const header = await openGgufHeader(blobSource(w, w.name));
+  const config = ggufConfig(header);
+  return { config, projections: ggufProjectionBytes(header, config) };
 }

@@ -3,18 +3,21 @@
  * hub id (files from huggingface.co), or the reader's own files. One choice per page —
  * the page has one Worker holding one model, so every figure follows the same choice and a
  * model downloads once. Resolving a choice fetches only small things (the hub's file list
- * and config.json, or reads config.json / a llama2.c header from disk) and decides, from the
+ * and config.json or a GGUF's header, or reads config.json / a llama2.c or GGUF header from disk) and decides, from the
  * sizes and a memory estimate, whether the model can run here before anything big downloads.
  */
 import { isLenspressError } from '../core/errors.ts';
+import { openGgufHeader } from '../core/formats/gguf.ts';
+import { ggufConfig, ggufProjectionBytes } from '../core/formats/gguf-model.ts';
 import { parseHfConfig } from '../core/formats/hf-config.ts';
-import { chooseFiles, type HubFile } from '../core/hub/hub-client.ts';
+import { chooseFiles } from '../core/hub/hub-client.ts';
 import { parseHubId } from '../core/hub/hub-id.ts';
 import type { ModelConfig } from '../core/model/config.ts';
-import { decideFit, describeFit, type DeviceLimits, type FitDecision, WASM_MEMORY_BYTES } from '../core/model/device-fit.ts';
+import type { ProjectionBytes } from '../core/model/memory.ts';
+import { decideFit, describeFit, type DeviceLimits, type FitDecision, pageMemoryBytes, WASM_MEMORY_BYTES } from '../core/model/device-fit.ts';
 import { type PickerModel, pickerConfig } from '../site/picker-model.ts';
 import { HUB_URL, pageHubClient } from './hub-page.ts';
-import { localConfig, planLocal } from './local-model.ts';
+import { localShape, planLocal } from './local-model.ts';
 import type { ModelSource } from './protocol.ts';
 
 export type Choice = { type: 'site' } | { type: 'hub'; spec: string; entry?: PickerModel } | { type: 'local'; files: File[] };
@@ -28,12 +31,11 @@ export interface Resolved {
   line: string;
 }
 
-const HF_FILES = /^(config\.json|tokenizer\.json|tokenizer_config\.json|model\.safetensors|model\.safetensors\.index\.json|model-\d{5}-of-\d{5}\.safetensors)$/;
-
 async function deviceLimits(): Promise<DeviceLimits> {
   const gpu = (navigator as unknown as { gpu?: { requestAdapter(): Promise<{ limits: { maxBufferSize: number; maxStorageBufferBindingSize: number } } | null> } }).gpu;
   const adapter = gpu ? await gpu.requestAdapter().catch(() => null) : null;
-  return { wasmBytes: WASM_MEMORY_BYTES, ...(adapter ? { webgpu: { maxBufferSize: adapter.limits.maxBufferSize, maxStorageBufferBindingSize: adapter.limits.maxStorageBufferBindingSize } } : {}) };
+  const memoryBytes = pageMemoryBytes((navigator as unknown as { deviceMemory?: number }).deviceMemory);
+  return { wasmBytes: WASM_MEMORY_BYTES, memoryBytes, ...(adapter ? { webgpu: { maxBufferSize: adapter.limits.maxBufferSize, maxStorageBufferBindingSize: adapter.limits.maxStorageBufferBindingSize } } : {}) };
 }
 
 const refused = (choice: Choice, name: string, message: string): Resolved => ({ choice, decision: { fits: false, downloadBytes: 0, problems: [message] }, line: `Could not check ${name}: ${message}` });
@@ -42,24 +44,25 @@ async function resolveHub(choice: Extract<Choice, { type: 'hub' }>): Promise<Res
   const id = parseHubId(choice.spec);
   const client = pageHubClient();
   const listed = await client.listFiles(id);
-  let files: HubFile[];
-  try {
-    files = chooseFiles(id, listed);
-  } catch (e) {
-    // Too large for this release: still show the size and the estimate (decideFit says why).
-    if (!isLenspressError(e) || e.code !== 'file-too-large') throw e;
-    files = listed.filter((f) => (id.file ? f.path === id.file : HF_FILES.test(f.path)));
-  }
+  const files = chooseFiles(id, listed);
   const format = id.file ? 'gguf' : 'hf';
   let config: ModelConfig | undefined = choice.entry ? pickerConfig(choice.entry) : undefined;
+  let projections: ProjectionBytes | undefined;
   let dtype = choice.entry?.dtype;
+  if (format === 'gguf' && !config && files[0].size !== undefined) {
+    // The header (metadata and tensor list, ~1 MB for a 32000-token vocabulary) by Range requests: the shape and each projection's type before the download.
+    const header = await openGgufHeader(client.remoteSource(id, { ...files[0], size: files[0].size }), { fileName: files[0].path });
+    config = ggufConfig(header);
+    projections = ggufProjectionBytes(header, config);
+    dtype = config.source_dtype;
+  }
   if (format === 'hf') {
     const json = JSON.parse(new TextDecoder().decode(await client.download(id, files.find((f) => f.path === 'config.json')!))) as { torch_dtype?: string };
     config = parseHfConfig(json);
     dtype = config.source_dtype;
   }
   const weights = format === 'gguf' ? files[0] : (files.find((f) => f.path === 'model.safetensors') ?? files.filter((f) => f.path.startsWith('model-')).sort((a, b) => a.path.localeCompare(b.path))[0]);
-  const decision = decideFit({ files: files.map((f) => ({ name: f.path, bytes: f.size ?? 0 })), config, limits: await deviceLimits() });
+  const decision = decideFit({ files: files.map((f) => ({ name: f.path, bytes: f.size ?? 0 })), config, projections, limits: await deviceLimits() });
   const formatLabel = `${format === 'gguf' ? 'GGUF' : 'Hugging Face safetensors'}${dtype ? ` (${dtype})` : ''} from huggingface.co`;
   return {
     choice,
@@ -71,8 +74,8 @@ async function resolveHub(choice: Extract<Choice, { type: 'hub' }>): Promise<Res
 
 async function resolveLocal(choice: Extract<Choice, { type: 'local' }>): Promise<Resolved> {
   const plan = planLocal(choice.files);
-  const config = await localConfig(plan);
-  const decision = decideFit({ files: plan.files.map((f) => f.manifest), config, limits: await deviceLimits() });
+  const shape = await localShape(plan);
+  const decision = decideFit({ files: plan.files.map((f) => f.manifest), config: shape?.config, projections: shape?.projections, limits: await deviceLimits() });
   return { choice, source: { type: 'local', name: plan.name, formatLabel: plan.formatLabel, files: plan.files.map((f) => f.file) }, decision, line: describeFit(plan.name, decision, 'disk') };
 }
 

@@ -4,7 +4,7 @@
  * Hugging Face folders open through the same loader as local folders, file by file.
  * Weights files open as ByteSources (`open`): above `streamAbove` bytes a download goes
  * straight to a file in the cache, and the cached file is read tensor by tensor, so files
- * over 2 GiB (Mistral 7B) load; chooseFiles' 2 GiB limit is the page's, not Node's.
+ * over 2 GiB (Mistral 7B) load. The page does the same over Cache Storage (src/browser/cache-storage.ts).
  */
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
@@ -129,7 +129,7 @@ export async function hubSource(spec: string, opts: NodeHubOptions = {}): Promis
   const id = parseHubId(spec);
   const client = nodeHubClient(opts);
   const listed = await client.listFiles(id);
-  const chosen = chooseFiles(id, listed, { maxFileBytes: Infinity });
+  const chosen = chooseFiles(id, listed);
   const byPath = new Map(listed.map((f) => [f.path, f]));
   return {
     id,

@@ -7,7 +7,8 @@
  * would follow the redirect to the real network. Following redirects is tested against a
  * local HTTP server in tests/unit/hub.test.ts.
  * Listings may claim files that are never served (a 7B model's shards), a repository may be
- * gated (401), and a file may be held until the test lets it go (a slow download).
+ * gated (401), a file may be held until the test lets it go (a slow download), and Range
+ * requests get their bytes (206), as the hub's CDN answers them.
  */
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
@@ -67,6 +68,12 @@ export async function routeHub(context: BrowserContext, repos: Record<string, Ro
     if (repo.holdUntil?.file === file) {
       repo.holdUntil.started();
       await repo.holdUntil.until;
+    }
+    const range = req.headers().range?.match(/^bytes=(\d+)-(\d*)$/);
+    if (range) {
+      const start = Number(range[1]), end = Math.min(bytes.byteLength - 1, range[2] ? Number(range[2]) : Infinity);
+      const part = bytes.subarray(start, end + 1);
+      return route.fulfill({ status: 206, headers: { ...CORS, 'content-type': 'application/octet-stream', 'content-length': String(part.byteLength), 'content-range': `bytes ${start}-${end}/${bytes.byteLength}` }, body: part }).catch(() => undefined);
     }
     // The page may have gone (a Stop terminates the Worker): nothing to answer then.
     await route.fulfill({ status: 200, headers: { ...CORS, 'content-type': 'application/octet-stream', 'content-length': String(bytes.byteLength) }, body: bytes }).catch(() => undefined);

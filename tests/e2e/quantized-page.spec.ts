@@ -1,7 +1,7 @@
 /**
- * Quantised GGUF checkpoints in the page (issue 7): a reader opens a Q4_0 or Q8_0 GGUF from
- * disk and runs the logit lens on WebGPU (SwiftShader here) and on WebAssembly. The figure's
- * top tokens and probabilities match the same figure computed in Node (onnxruntime-node, the
+ * Quantised GGUF checkpoints in the page (issue 7): a reader opens a Q4_0, Q8_0 or Q4_K GGUF
+ * from disk (read tensor by tensor through the File) and runs the logit lens on WebGPU
+ * (SwiftShader here) and on WebAssembly. The figure's top tokens and probabilities match the same figure computed in Node (onnxruntime-node, the
  * projections as MatMulNBits there too).
  * Tolerances: the checkpoint is a seeded random Mistral with the real 32000-piece tokenizer,
  * so its next-token distributions are nearly flat (top probabilities about 1e-3): probabilities
@@ -35,7 +35,7 @@ import { expect, test } from './fixtures.ts';
 const ARTICLE = '/articles/reading-a-tiny-model/';
 const REL_TOL = 1e-4;
 const ENTROPY_TOL = 1e-4;
-const TYPES = ['Q4_0', 'Q8_0'] as const;
+const TYPES = ['Q4_0', 'Q8_0', 'Q4_K'] as const;
 type QType = (typeof TYPES)[number];
 
 const figure = (page: Page) => page.locator('lp-figure[data-kind="logit-lens"]').first();
@@ -46,8 +46,10 @@ test.beforeAll(async () => {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'lenspress-quantized-'));
   for (const type of TYPES) {
     files[type] = path.join(dir, `mistral-${type.toLowerCase()}.gguf`);
-    // d_model 64 and d_mlp 160 are multiples of 32: every projection is stored quantised.
-    await writeGgufCheckpoint(randomModel(tinyConfig('mistral', { n_layers: 2 }), 11), files[type], { type });
+    // d_model 64 and d_mlp 160 are multiples of 32: every projection is stored quantised; Q4_K's
+    // super-blocks take 256 values, so its model is 256 wide with d_mlp 512.
+    const shape = type === 'Q4_K' ? { n_layers: 2, d_model: 256, d_mlp: 512, d_head: 32 } : { n_layers: 2 };
+    await writeGgufCheckpoint(randomModel(tinyConfig('mistral', shape), 11), files[type], { type });
     nodeModels[type] = await openModel(files[type]);
   }
 });
@@ -111,7 +113,7 @@ for (const type of TYPES) {
 
   test(`${type} GGUF from disk on WebGPU (asked for, so no fallback): the figure matches Node`, async ({ page, consoleErrors }) => {
     const live = await checkRun(page, type, 'webgpu');
-    expect(live.provenance.backend).toBe(type === 'Q4_0' ? 'WebGPU (onnxruntime-web)' : `WebGPU (onnxruntime-web), ${DEQUANTIZED_NOTE}`);
+    expect(live.provenance.backend).toBe(type === 'Q8_0' ? `WebGPU (onnxruntime-web), ${DEQUANTIZED_NOTE}` : 'WebGPU (onnxruntime-web)');
     expect(consoleErrors).toEqual([]);
   });
 }

@@ -60,10 +60,11 @@ export async function startMockHub(repos: Record<string, MockRepo>): Promise<Moc
       bytes = Buffer.from(bytes);
       bytes[hub.corruptAt] ^= 0xff;
     }
-    const range = hub.ignoreRange ? null : req.headers.range?.match(/^bytes=(\d+)-$/);
+    const range = hub.ignoreRange ? null : req.headers.range?.match(/^bytes=(\d+)-(\d*)$/);
     const start = range ? Number(range[1]) : 0;
-    const body = bytes.subarray(start);
-    res.writeHead(range ? 206 : 200, { 'content-length': body.byteLength, ...(range ? { 'content-range': `bytes ${start}-${bytes.byteLength - 1}/${bytes.byteLength}` } : {}) });
+    const end = range?.[2] ? Math.min(bytes.byteLength - 1, Number(range[2])) : bytes.byteLength - 1;
+    const body = bytes.subarray(start, end + 1);
+    res.writeHead(range ? 206 : 200, { 'content-length': body.byteLength, ...(range ? { 'content-range': `bytes ${start}-${end}/${bytes.byteLength}` } : {}) });
     const cut = hub.breakNextAfter;
     if (cut !== undefined && cut < body.byteLength) {
       hub.breakNextAfter = undefined;

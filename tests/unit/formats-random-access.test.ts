@@ -6,7 +6,7 @@
  * tensors) opens in Node with the same logits as the same model without the hole.
  */
 import { mkdtempSync, statSync } from 'node:fs';
-import { open, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -20,14 +20,14 @@ import { openGgufSource, openHfFolder } from '../../src/core/model/open-formats.
 import { isQuantized, type Matrix } from '../../src/core/model/quantized.ts';
 import { mulberry32, randomModel, tinyConfig } from '../../src/core/model/random.ts';
 import type { LoadedModel } from '../../src/core/model/weights.ts';
-import { ggufVocabFromTokenizerJson } from '../../src/core/tokenizer/gguf-tokenizer.ts';
 import { FileHandleSource, openFileSource, sha256Source } from '../../src/node/file-source.ts';
 import { hubSource } from '../../src/node/hub.ts';
 import { nodeBackend, openModel } from '../../src/node/open-model.ts';
 import { sha256 } from '../../src/node/model-store.ts';
-import { mistralTokenizerPaths, writeGgufCheckpoint, writeHfCheckpoint } from '../../src/node/write-checkpoint.ts';
+import { writeGgufCheckpoint, writeHfCheckpoint } from '../../src/node/write-checkpoint.ts';
 import { HookedModel } from '../../src/core/engine/hooked-model.ts';
 import { type MockHub, startMockHub } from '../helpers/mock-hub.ts';
+import { writePaddedGguf } from '../helpers/padded-gguf.ts';
 
 const tmp = () => mkdtempSync(path.join(os.tmpdir(), 'lenspress-ra-'));
 const model = randomModel(tinyConfig('mistral', { n_layers: 2 }), 11);
@@ -249,48 +249,12 @@ describe('the hub: files above the stream threshold go to disk', () => {
   });
 });
 
-/** Byte offset just past `name`'s string (u64 length + UTF-8) in a GGUF header. */
-function afterName(header: Uint8Array, name: string): number {
-  const enc = new TextEncoder().encode(name);
-  const pat = new Uint8Array(8 + enc.length);
-  new DataView(pat.buffer).setBigUint64(0, BigInt(enc.length), true);
-  pat.set(enc, 8);
-  for (let i = 0; i + pat.length <= header.length; i++) if (pat.every((b, k) => header[i + k] === b)) return i + pat.length;
-  throw new Error(`${name} not in the header`);
-}
-
-/**
- * `model` as a Q8_0 GGUF whose first tensor is an I8 tensor of `pad` bytes (never written: a
- * hole in a sparse file), so every real tensor lies past `pad`. A valid GGUF for ggml's reader
- * too (tensors contiguous and aligned); Lenspress does not read the I8 tensor.
- */
-async function writePaddedGguf(file: string, pad: number): Promise<void> {
-  const vocab = ggufVocabFromTokenizerJson(JSON.parse(await readFile(mistralTokenizerPaths().tokenizerJson, 'utf8')));
-  const { metadata, tensors } = ggufFromModel(model, 'Q8_0', vocab, 'padded');
-  const small = writeGguf(metadata, [{ name: 'lenspress.padding', shape: [32], data: new Float32Array(32), type: 'F32' }, ...tensors]);
-  const parsed = parseGguf(small);
-  const header = small.slice(0, parsed.dataOffset);
-  const view = new DataView(header.buffer);
-  const p = afterName(header, 'lenspress.padding'); // u32 n_dims = 1, u64 ne0, u32 type, u64 offset
-  view.setBigUint64(p + 4, BigInt(pad), true);
-  view.setUint32(p + 12, 24, true); // GGML_TYPE_I8
-  for (const t of tensors) {
-    const q = afterName(header, t.name) + 4 + 8 * t.shape.length + 4;
-    view.setBigUint64(q, view.getBigUint64(q, true) + BigInt(pad - 128), true);
-  }
-  const fh = await open(file, 'w');
-  await fh.write(header, 0, header.length, 0);
-  const data = small.subarray(parsed.dataOffset + 128);
-  await fh.write(data, 0, data.length, parsed.dataOffset + pad);
-  await fh.close();
-}
-
 describe('a GGUF file past 4 GiB, for real', () => {
   it('opens in Node (fs.readFile cannot read it) with the weights and logits of the same model without the hole', { timeout: 180_000 }, async () => {
     const d = tmp();
     const padded = path.join(d, 'padded.gguf'), plain = path.join(d, 'plain.gguf');
     const PAD = 4_400_000_000; // a multiple of the 32-byte alignment; past 4 GiB, so offsets overflow 32 bits too
-    await writePaddedGguf(padded, PAD);
+    await writePaddedGguf(model, padded, PAD);
     await writeGgufCheckpoint(model, plain, { type: 'Q8_0', name: 'padded' });
     const size = statSync(padded).size;
     expect(size).toBeGreaterThan(2 ** 32);

@@ -3,7 +3,7 @@ import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { chooseFiles } from '../../src/core/hub/hub-client.ts';
+import { chooseFiles, HubClient } from '../../src/core/hub/hub-client.ts';
 import { parseHubId } from '../../src/core/hub/hub-id.ts';
 import { openHfFolder } from '../../src/core/model/open-formats.ts';
 import { randomModel, tinyConfig } from '../../src/core/model/random.ts';
@@ -115,11 +115,14 @@ describe('--model with a hub id', () => {
   });
 });
 
-describe('files the page cannot load', () => {
-  it('a model with files over 2 GiB is refused for the page before any download, naming the files; Node takes them', () => {
+describe('files over 2 GiB', () => {
+  it('are chosen like any other (read tensor by tensor in Node and the page); without a cache to stream into, openFile refuses one before downloading it', async () => {
     const files = [{ path: 'config.json', size: 600 }, { path: 'tokenizer.json', size: 1e6 }, { path: 'model.safetensors.index.json', size: 2e4 }, { path: 'model-00001-of-00002.safetensors', size: 9.94e9 }, { path: 'model-00002-of-00002.safetensors', size: 4.54e9 }];
-    expect(() => chooseFiles(parseHubId('mistralai/Mistral-7B-v0.1'), files)).toThrow(/model-00001-of-00002.safetensors \(9.3 GiB\), model-00002-of-00002.safetensors \(4.2 GiB\) are larger than the 2 GiB a single file can be in the page .*the command line \(npx lenspress … --model mistralai\/Mistral-7B-v0.1\) loads it/);
-    // Node streams large files to disk and reads them tensor by tensor: no limit there
-    expect(chooseFiles(parseHubId('mistralai/Mistral-7B-v0.1'), files, { maxFileBytes: Infinity }).map((f) => f.path)).toEqual(['config.json', 'tokenizer.json', 'model.safetensors.index.json', 'model-00001-of-00002.safetensors', 'model-00002-of-00002.safetensors']);
+    const id = parseHubId('mistralai/Mistral-7B-v0.1');
+    expect(chooseFiles(id, files).map((f) => f.path)).toEqual(['config.json', 'tokenizer.json', 'model.safetensors.index.json', 'model-00001-of-00002.safetensors', 'model-00002-of-00002.safetensors']);
+    const fetched: string[] = [];
+    const client = new HubClient({ hubUrl: 'http://127.0.0.1:9', fetch: (url) => (fetched.push(String(url)), Promise.reject(new Error('no network in this test'))) });
+    await expect(client.openFile(id, files[3])).rejects.toThrow(/model-00001-of-00002\.safetensors is 9\.9 GB: without a disk cache to stream it into .* a file over 2 GiB cannot be downloaded into memory; the command line \(npx lenspress … --model mistralai\/Mistral-7B-v0\.1\) loads it/);
+    expect(fetched).toEqual([]);
   });
 });

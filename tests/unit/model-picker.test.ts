@@ -8,7 +8,7 @@ import modelsJson from '../../src/site/models.json';
 import { parsePickerModels, pickerConfig } from '../../src/site/model-list.ts';
 import { parseLlama2cCheckpoint } from '../../src/core/formats/llama2c.ts';
 import { parameterCount } from '../../src/core/model/config.ts';
-import { decideFit, describeFit, largestTensorBytes, WASM_MEMORY_BYTES } from '../../src/core/model/device-fit.ts';
+import { decideFit, describeFit, largestTensorBytes, PAGE_MEMORY_BYTES, pageMemoryBytes, WASM_MEMORY_BYTES } from '../../src/core/model/device-fit.ts';
 import { estimateMemory } from '../../src/core/model/memory.ts';
 import { tinyConfig } from '../../src/core/model/random.ts';
 import { llama2cHeaderConfig, planLocal } from '../../src/browser/local-model.ts';
@@ -54,28 +54,30 @@ describe('decideFit', () => {
     expect(describeFit(m.hub, d, 'hub')).toMatch(/^HuggingFaceTB\/SmolLM2-135M: 258\.4 MB to download from huggingface\.co, about 1\.\d GB of memory \(estimate, 134,515,008 parameters\)\.$/);
   });
 
-  it('TinyLlama is refused by the page: its 2.2 GB file, and its 4.4 GB of float32 weights (no longer a graph limit: external data), which exceed wasm and this GPU\'s buffers', () => {
+  it('TinyLlama is refused on this GPU: its 4.4 GB of float32 weights exceed wasm and this GPU\'s buffers; its 2.2 GB file is no limit (read tensor by tensor)', () => {
     const m = entry('TinyLlama');
     const d = decideFit({ files: [{ name: 'model.safetensors', bytes: 2_200_119_864 }, { name: 'tokenizer.json', bytes: 1_842_767 }], config: pickerConfig(m), limits });
     expect(d.fits).toBe(false);
-    expect(d.problems).toHaveLength(2);
-    expect(d.problems[0]).toMatch(/^model\.safetensors is 2\.2 GB: the page reads each file into one buffer of at most 2 GiB \(2\.1 GB\), so it cannot load this model \(the command line can/);
-    expect(d.problems.join(' ')).not.toMatch(/ONNX graph/);
+    expect(d.problems).toHaveLength(1);
+    expect(d.problems.join(' ')).not.toMatch(/ONNX graph|one buffer/);
     // 4.4 GB of weights exceed wasm's 4 GiB; the largest weight (32000 × 2048 float32 = 262,144,000 bytes, which formatBytes shows as 250.0 MB) exceeds the 128 MiB binding limit
-    expect(d.problems[1]).toMatch(/more than WebAssembly's 4\.0 GB, and WebGPU: its largest weight \(250\.0 MB\) exceeds this GPU's buffer limit/);
+    expect(d.problems[0]).toMatch(/more than WebAssembly's 4\.0 GB, and WebGPU: its largest weight \(250\.0 MB\) exceeds this GPU's buffer limit/);
     expect(d).toMatchObject({ wasm: false, webgpu: false });
     expect(describeFit(m.hub, d, 'hub')).toMatch(/cannot run here: .*Nothing was downloaded; choose a smaller model\.$/);
   });
 
-  it('Mistral 7B: beyond the release, wasm\'s 4 GB and the GPU\'s buffers — the estimate is still given', () => {
+  it('Mistral 7B Q4_0: too big for wasm\'s 4 GB and for 128 MiB bindings; fits a GPU whose adapter offers 1 GiB bindings — the 4.1 GB file is no limit', () => {
     const m = entry('Mistral');
     const d = decideFit({ files: [{ name: 'mistral-7b-v0.1.Q4_0.gguf', bytes: m.bytes }], config: pickerConfig(m), limits });
     expect(d.fits).toBe(false);
     expect(d.wasm).toBe(false);
     expect(d.webgpu).toBe(false); // the embedding, 32000 × 4096 × 4 = 524,288,000 bytes > 128 MiB binding limit
     expect(d.largestTensorBytes).toBe(4 * 32000 * 4096);
-    expect(d.problems).toHaveLength(2); // the file (page) and the memory; no graph limit since external data
-    expect(d.problems[1]).toMatch(/more than WebAssembly's 4\.0 GB, and WebGPU: its largest weight \(500\.0 MB\) exceeds this GPU's buffer limit \(128\.0 MB\)/);
+    expect(d.problems).toHaveLength(1); // the memory only: no file or graph limit (tensor-by-tensor reads, external data)
+    expect(d.problems[0]).toMatch(/more than WebAssembly's 4\.0 GB, and WebGPU: its largest weight \(500\.0 MB\) exceeds this GPU's buffer limit \(128\.0 MB\)/);
+    // A discrete GPU's adapter (e.g. maxBufferSize 4 GiB, maxStorageBufferBindingSize 1 GiB) holds every tensor.
+    const big = decideFit({ files: [{ name: 'mistral-7b-v0.1.Q4_0.gguf', bytes: m.bytes }], config: pickerConfig(m), limits: { wasmBytes: WASM_MEMORY_BYTES, webgpu: { maxBufferSize: 2 ** 32, maxStorageBufferBindingSize: 2 ** 30 } } });
+    expect(big).toMatchObject({ fits: true, wasm: false, webgpu: true, problems: [] });
   });
 
   it('a backend suffices: too big for a (small) wasm limit but within the GPU\'s buffers fits; without WebGPU it does not', () => {
@@ -90,9 +92,28 @@ describe('decideFit', () => {
     expect(tinyGpu.problems[0]).toMatch(/largest weight \(7\.8 MB\) exceeds this GPU's buffer limit/);
   });
 
-  it('without a shape (a GGUF not in the list) only the file sizes decide', () => {
+  it('the page\'s memory: a bfloat16 7B (54 GB) is refused even on a GPU whose buffers hold every tensor; Mistral 7B Q4_0 (9.7 GB) is allowed under the 16 GiB ceiling, not on a device reporting 4 GB', () => {
+    expect(pageMemoryBytes(undefined)).toBe(PAGE_MEMORY_BYTES);
+    expect(pageMemoryBytes(8)).toBe(PAGE_MEMORY_BYTES); // Chrome's cap: 8 means "8 GB or more"
+    expect(pageMemoryBytes(4)).toBe(4 * 2 ** 30);
+    const bigGpu = { maxBufferSize: 2 ** 32, maxStorageBufferBindingSize: 2 ** 31 };
+    const m = entry('Mistral');
+    const bf16 = decideFit({ files: [], config: { ...pickerConfig(m), source_dtype: 'bfloat16' }, limits: { wasmBytes: WASM_MEMORY_BYTES, webgpu: bigGpu, memoryBytes: pageMemoryBytes(8) } });
+    expect(bf16).toMatchObject({ fits: false, webgpu: true });
+    expect(bf16.problems).toEqual([expect.stringMatching(/^it needs about 54\.0 GB of memory \(weights in JavaScript, ONNX Runtime's copy, activations\), more than the 16\.0 GB a page may use here \(browsers report at most 8 GB of device memory; Lenspress allows a page 16 GB\); the command line runs it/)]);
+    const q4 = decideFit({ files: [], config: pickerConfig(m), limits: { wasmBytes: WASM_MEMORY_BYTES, webgpu: bigGpu, memoryBytes: pageMemoryBytes(8) } });
+    expect(q4).toMatchObject({ fits: true, webgpu: true });
+    expect(q4.estimate!.totalBytes).toBeLessThan(11e9); // 9.7 GiB
+    const small = decideFit({ files: [], config: pickerConfig(m), limits: { wasmBytes: WASM_MEMORY_BYTES, webgpu: bigGpu, memoryBytes: pageMemoryBytes(4) } });
+    expect(small.problems[0]).toMatch(/more than the 4\.0 GB this device reports/);
+  });
+
+  it('without a shape only files read whole (llama2.c) over 2 GiB are refused; a GGUF of any size is read tensor by tensor', () => {
     expect(decideFit({ files: [{ name: 'x.gguf', bytes: 5e8 }], limits })).toEqual({ fits: true, downloadBytes: 5e8, problems: [] });
-    expect(decideFit({ files: [{ name: 'x.gguf', bytes: 3e9 }], limits }).fits).toBe(false);
+    expect(decideFit({ files: [{ name: 'x.gguf', bytes: 3e9 }], limits }).fits).toBe(true);
+    const whole = decideFit({ files: [{ name: 'x.bin', bytes: 3e9, readWhole: true }], limits });
+    expect(whole.fits).toBe(false);
+    expect(whole.problems[0]).toMatch(/^x\.bin is 3\.0 GB: a file of this format is read into one buffer of at most 2 GiB \(2\.1 GB\); convert the model to GGUF or safetensors/);
   });
 });
 

@@ -22,8 +22,9 @@
 import { LenspressError } from '../errors.ts';
 import { LLAMA_DEFAULTS, type ModelConfig } from '../model/config.ts';
 import type { BlockWeights, LoadedModel } from '../model/weights.ts';
-import { floatBlock, type Matrix } from '../model/quantized.ts';
-import { type GgufFile, type GgufTensorInfo, ggufArray, ggufNumber, ggufString, readGgufQuantized, readGgufTensor } from './gguf.ts';
+import type { ProjectionBytes } from '../model/memory.ts';
+import { BLOCK_BYTES, BLOCK_VALUES, floatBlock, type Matrix, QK, type QuantType, SESSION_BYTES_PER_32 } from '../model/quantized.ts';
+import { type GgufFile, type GgufHeader, type GgufTensorInfo, ggufArray, ggufNumber, ggufString, readGgufQuantized, readGgufTensor } from './gguf.ts';
 import type { GgufTensorToWrite, GgufTensorType, GgufWriteValue } from './gguf-writer.ts';
 import { ropeRowsToInterleaved } from './rope-permute.ts';
 
@@ -45,6 +46,52 @@ export interface GgufToModelOptions {
 }
 
 export function ggufToModel(file: GgufFile, opts: GgufToModelOptions = {}): LoadedModel {
+  const config = ggufConfig(file);
+  const fail = (code: string, msg: string): never => {
+    throw new LenspressError(code, `${file.fileName}: ${msg}`);
+  };
+  const { n_heads, n_kv_heads, d_head, d_model, d_vocab, n_layers } = config;
+  const q = n_heads * d_head, kv = n_kv_heads * d_head, d = d_model, f = config.d_mlp;
+  const read = (name: string, shape: number[], why: string): Float32Array => {
+    const t = tensorInfo(file, name);
+    if (t.shape.length !== shape.length || t.shape.some((v, i) => v !== shape[i])) {
+      fail('shape-mismatch', `tensor ${name} has shape [${t.shape.join(', ')}] (ne [${t.ne.join(', ')}]), but the metadata implies [${shape.join(', ')}] (${why})`);
+    }
+    return readGgufTensor(file, name);
+  };
+  const keepQuantized = opts.quantized ?? true;
+  /** A projection [out, in]: its blocks when quantised (and kept so), else float32. */
+  const proj = (name: string, shape: number[], why: string): Matrix => {
+    tensorInfo(file, name); // a missing tensor is reported as read() reports it
+    const qm = keepQuantized ? readGgufQuantized(file, name) : null;
+    if (qm && qm.rows === shape[0] && qm.cols === shape[1]) return qm;
+    return read(name, shape, why);
+  };
+  const qWhy = `head_count ${n_heads} × head size ${d_head}, embedding_length ${d}`;
+  const kvWhy = `head_count_kv ${n_kv_heads} × head size ${d_head}, embedding_length ${d}`;
+  const W_E = read('token_embd.weight', [d_vocab, d], `vocabulary ${d_vocab}, embedding_length ${d}`);
+  const blocks: BlockWeights[] = Array.from({ length: n_layers }, (_, l) => {
+    const p = `blk.${l}.`;
+    return {
+      ln1_w: read(`${p}attn_norm.weight`, [d], `embedding_length ${d}`),
+      W_Q: proj(`${p}attn_q.weight`, [q, d], qWhy),
+      W_K: proj(`${p}attn_k.weight`, [kv, d], kvWhy),
+      W_V: proj(`${p}attn_v.weight`, [kv, d], kvWhy),
+      W_O: proj(`${p}attn_output.weight`, [d, q], `embedding_length ${d}, ${qWhy}`),
+      ...(config.attn_bias ? { b_Q: read(`${p}attn_q.bias`, [q], qWhy), b_K: read(`${p}attn_k.bias`, [kv], kvWhy), b_V: read(`${p}attn_v.bias`, [kv], kvWhy) } : {}),
+      ln2_w: read(`${p}ffn_norm.weight`, [d], `embedding_length ${d}`),
+      W_gate: proj(`${p}ffn_gate.weight`, [f, d], `feed_forward_length ${f}`),
+      W_in: proj(`${p}ffn_up.weight`, [f, d], `feed_forward_length ${f}`),
+      W_out: proj(`${p}ffn_down.weight`, [d, f], `feed_forward_length ${f}`),
+    };
+  });
+  const ln_final_w = read('output_norm.weight', [d], `embedding_length ${d}`);
+  const W_U = config.tied_embeddings ? W_E : read('output.weight', [d_vocab, d], `vocabulary ${d_vocab}, embedding_length ${d}`);
+  return { config, weights: { W_E, blocks, ln_final_w, W_U } };
+}
+
+/** The model's shape from the header alone (metadata and tensor list): what the page's memory estimate needs before reading the weights. */
+export function ggufConfig(file: GgufHeader): ModelConfig {
   const fn = file.fileName;
   const fail = (code: string, msg: string): never => {
     throw new LenspressError(code, `${fn}: ${msg}`);
@@ -103,47 +150,37 @@ export function ggufToModel(file: GgufFile, opts: GgufToModelOptions = {}): Load
     rope_scaling,
     source_dtype: SOURCE_DTYPE[tensorInfo(file, 'blk.0.attn_q.weight').typeName] ?? 'float32',
   };
-
-  const q = n_heads * d_head, kv = n_kv_heads * d_head, d = d_model, f = config.d_mlp;
-  const read = (name: string, shape: number[], why: string): Float32Array => {
-    const t = tensorInfo(file, name);
-    if (t.shape.length !== shape.length || t.shape.some((v, i) => v !== shape[i])) {
-      fail('shape-mismatch', `tensor ${name} has shape [${t.shape.join(', ')}] (ne [${t.ne.join(', ')}]), but the metadata implies [${shape.join(', ')}] (${why})`);
-    }
-    return readGgufTensor(file, name);
-  };
-  const keepQuantized = opts.quantized ?? true;
-  /** A projection [out, in]: its blocks when quantised (and kept so), else float32. */
-  const proj = (name: string, shape: number[], why: string): Matrix => {
-    tensorInfo(file, name); // a missing tensor is reported as read() reports it
-    const qm = keepQuantized ? readGgufQuantized(file, name) : null;
-    if (qm && qm.rows === shape[0] && qm.cols === shape[1]) return qm;
-    return read(name, shape, why);
-  };
-  const qWhy = `head_count ${n_heads} × head size ${d_head}, embedding_length ${d}`;
-  const kvWhy = `head_count_kv ${n_kv_heads} × head size ${d_head}, embedding_length ${d}`;
-  const W_E = read('token_embd.weight', [d_vocab, d], `vocabulary ${d_vocab}, embedding_length ${d}`);
-  const blocks: BlockWeights[] = Array.from({ length: n_layers }, (_, l) => {
-    const p = `blk.${l}.`;
-    return {
-      ln1_w: read(`${p}attn_norm.weight`, [d], `embedding_length ${d}`),
-      W_Q: proj(`${p}attn_q.weight`, [q, d], qWhy),
-      W_K: proj(`${p}attn_k.weight`, [kv, d], kvWhy),
-      W_V: proj(`${p}attn_v.weight`, [kv, d], kvWhy),
-      W_O: proj(`${p}attn_output.weight`, [d, q], `embedding_length ${d}, ${qWhy}`),
-      ...(config.attn_bias ? { b_Q: read(`${p}attn_q.bias`, [q], qWhy), b_K: read(`${p}attn_k.bias`, [kv], kvWhy), b_V: read(`${p}attn_v.bias`, [kv], kvWhy) } : {}),
-      ln2_w: read(`${p}ffn_norm.weight`, [d], `embedding_length ${d}`),
-      W_gate: proj(`${p}ffn_gate.weight`, [f, d], `feed_forward_length ${f}`),
-      W_in: proj(`${p}ffn_up.weight`, [f, d], `feed_forward_length ${f}`),
-      W_out: proj(`${p}ffn_down.weight`, [d, f], `feed_forward_length ${f}`),
-    };
-  });
-  const ln_final_w = read('output_norm.weight', [d], `embedding_length ${d}`);
-  const W_U = config.tied_embeddings ? W_E : read('output.weight', [d_vocab, d], `vocabulary ${d_vocab}, embedding_length ${d}`);
-  return { config, weights: { W_E, blocks, ln_final_w, W_U } };
+  return config;
 }
 
-function tensorInfo(file: GgufFile, name: string): GgufTensorInfo {
+const GGUF_PROJECTIONS = ['attn_q', 'attn_k', 'attn_v', 'attn_output', 'ffn_gate', 'ffn_up', 'ffn_down'] as const;
+const KEPT: Partial<Record<string, QuantType>> = { Q8_0: 'q8_0', Q4_0: 'q4_0', Q4_K: 'q4_k' };
+
+/**
+ * The projections as ggufToModel will hold them, from the header's tensor types: Q8_0, Q4_0
+ * and Q4_K kept as their blocks, anything else (F16, Q6_K, …) widened to float32. So the
+ * estimate of a Q4_K_M file counts its Q6_K tensors at 4 bytes a value, as they are held.
+ */
+export function ggufProjectionBytes(file: GgufHeader, c: ModelConfig): ProjectionBytes {
+  let values = 0, js = 0, session = 0;
+  for (let l = 0; l < c.n_layers; l++) {
+    for (const p of GGUF_PROJECTIONS) {
+      const t = tensorInfo(file, `blk.${l}.${p}.weight`);
+      const n = t.shape.reduce((a, b) => a * b, 1), kept = KEPT[t.typeName];
+      values += n;
+      if (kept && t.shape.length === 2 && t.shape[1] % BLOCK_VALUES[kept] === 0) {
+        js += (n / BLOCK_VALUES[kept]) * BLOCK_BYTES[kept];
+        session += (n / QK) * SESSION_BYTES_PER_32[kept];
+      } else {
+        js += 4 * n;
+        session += 4 * n;
+      }
+    }
+  }
+  return { values, js, session };
+}
+
+function tensorInfo(file: GgufHeader, name: string): GgufTensorInfo {
   const t = file.tensors.get(name);
   if (!t) throw new LenspressError('missing-tensor', `${file.fileName}: tensor ${name} is missing (a ${String(file.metadata.get('general.architecture'))} model needs it)`);
   return t;

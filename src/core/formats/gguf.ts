@@ -65,6 +65,9 @@ export interface GgufTensorInfo {
   nbytes: number | undefined;
 }
 
+/** A GGUF file's header: its metadata and tensor list, no tensor bytes. */
+export type GgufHeader = Omit<GgufFile, 'data'>;
+
 export interface GgufFile {
   fileName: string;
   version: number;
@@ -178,14 +181,19 @@ export function parseGguf(bytes: Uint8Array, fileName = 'model.gguf'): GgufFile 
  * one buffer per tensor. Same checks and messages as parseGguf.
  */
 export async function openGguf(src: ByteSource, opts: { fileName?: string; firstRead?: number } = {}): Promise<GgufFile> {
+  const header = await openGgufHeader(src, opts);
+  const ranges = [...header.tensors.values()].filter((t) => READABLE_GGML.includes(t.typeName)).map((t) => ({ offset: t.offset, length: t.nbytes!, what: `tensor ${t.name}` }));
+  return { ...header, data: await readRanges(src, ranges) };
+}
+
+/** The header only (metadata, tensor list), read from a prefix grown until it holds it: a model's shape before its weights. */
+export async function openGgufHeader(src: ByteSource, opts: { fileName?: string; firstRead?: number } = {}): Promise<GgufHeader> {
   const fileName = opts.fileName ?? src.name;
   let n = Math.min(src.size, Math.max(8, opts.firstRead ?? 2 ** 20));
   for (;;) {
     const prefix = await src.readRange(0, n);
     try {
-      const header = parseHeader(prefix, fileName, src.size);
-      const ranges = [...header.tensors.values()].filter((t) => READABLE_GGML.includes(t.typeName)).map((t) => ({ offset: t.offset, length: t.nbytes!, what: `tensor ${t.name}` }));
-      return { ...header, data: await readRanges(src, ranges) };
+      return parseHeader(prefix, fileName, src.size);
     } catch (e) {
       if (!(e instanceof NeedMore)) throw e;
       if (e.upTo > MAX_GGUF_HEADER_BYTES) throw new LenspressError('bad-header', `${fileName}: the header runs past byte ${e.upTo}; Lenspress reads GGUF headers of up to ${MAX_GGUF_HEADER_BYTES} bytes`);
@@ -194,7 +202,7 @@ export async function openGguf(src: ByteSource, opts: { fileName?: string; first
   }
 }
 
-function parseHeader(bytes: Uint8Array, fileName: string, fileSize: number): Omit<GgufFile, 'data'> {
+function parseHeader(bytes: Uint8Array, fileName: string, fileSize: number): GgufHeader {
   const r = new Reader(bytes, fileName, fileSize);
   r.need(4, 'the magic number');
   const magic = String.fromCharCode(...bytes.subarray(0, 4));
@@ -306,7 +314,7 @@ export function readGgufQuantized(file: GgufFile, name: string): QuantizedMatrix
 }
 
 /** Typed metadata access with messages that name the key. */
-export function ggufNumber(file: GgufFile, key: string, fallback?: number): number {
+export function ggufNumber(file: GgufHeader, key: string, fallback?: number): number {
   const v = file.metadata.get(key);
   if (v === undefined) {
     if (fallback !== undefined) return fallback;
@@ -316,13 +324,13 @@ export function ggufNumber(file: GgufFile, key: string, fallback?: number): numb
   return v;
 }
 
-export function ggufString(file: GgufFile, key: string): string | undefined {
+export function ggufString(file: GgufHeader, key: string): string | undefined {
   const v = file.metadata.get(key);
   if (v !== undefined && typeof v !== 'string') throw new LenspressError('bad-header', `${file.fileName}: metadata ${key} is ${typeof v}, expected a string`);
   return v;
 }
 
-export function ggufArray(file: GgufFile, key: string): GgufValue[] | undefined {
+export function ggufArray(file: GgufHeader, key: string): GgufValue[] | undefined {
   const v = file.metadata.get(key);
   if (v !== undefined && !Array.isArray(v)) throw new LenspressError('bad-header', `${file.fileName}: metadata ${key} is ${typeof v}, expected an array`);
   return v;

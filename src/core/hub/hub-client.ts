@@ -153,7 +153,10 @@ export class HubClient {
     const cached = await cache?.open?.(key);
     if (cached && (file.size === undefined || cached.size === file.size)) return cached;
     await cached?.close();
-    if (!cache?.writer || (file.size !== undefined && file.size <= (this.o.streamAbove ?? DEFAULT_STREAM_ABOVE))) return bufferSource(await this.download(id, file), key);
+    if (!cache?.writer || (file.size !== undefined && file.size <= (this.o.streamAbove ?? DEFAULT_STREAM_ABOVE))) {
+      if ((file.size ?? 0) > MAX_FILE_BYTES) throw new LenspressError('file-too-large', `${id.repo}/${file.path} is ${((file.size ?? 0) / 1e9).toFixed(1)} GB: without a disk cache to stream it into (this page has no Cache Storage: it needs https or localhost), a file over 2 GiB cannot be downloaded into memory; the command line (npx lenspress … --model ${id.repo}${id.file ? `:${id.file}` : ''}) loads it`);
+      return bufferSource(await this.download(id, file), key);
+    }
     const w = await cache.writer(key);
     try {
       await this.transfer(id, file, key, w);
@@ -165,6 +168,35 @@ export class HubClient {
     return w.commit();
   }
 
+  /**
+   * `length` bytes of a file from `offset`, with a Range request, not cached: a GGUF's header
+   * (its shape and tensor types) before deciding whether to download the whole file. A server
+   * that ignores Range sends the file from its start: read up to the range, then cancel.
+   */
+  async readRange(id: HubId, file: HubFile, offset: number, length: number): Promise<Uint8Array> {
+    const what = `${id.repo}/${file.path}`;
+    const res = await this.request(this.key(id, file), { range: `bytes=${offset}-${offset + length - 1}` }, what);
+    const skip = res.status === 206 ? 0 : offset;
+    const out = new Uint8Array(length);
+    let at = -skip;
+    const reader = res.body!.getReader();
+    while (at < length) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      const from = Math.max(0, -at), to = Math.min(value.byteLength, length - at);
+      if (to > from) out.set(value.subarray(from, to), at + from);
+      at += value.byteLength;
+    }
+    await reader.cancel().catch(() => undefined);
+    if (at < length) throw new LenspressError('hub-size', `${what}: asked for bytes ${offset}…${offset + length}, the hub sent ${Math.max(0, at)}`);
+    return out;
+  }
+
+  /** A hub file as a ByteSource read by Range requests (each read a request: for headers, not weights). */
+  remoteSource(id: HubId, file: HubFile & { size: number }): ByteSource {
+    return { name: `${id.repo}/${file.path}`, size: file.size, readRange: (offset, length) => this.readRange(id, file, offset, length) };
+  }
+
   private checkSha(id: HubId, file: HubFile, got: string): void {
     if (got !== file.sha256) throw new LenspressError('hub-checksum', `${id.repo}/${file.path}: sha256 is ${got}, the hub lists ${file.sha256}: the download is damaged; try again`);
   }
@@ -174,6 +206,8 @@ export class HubClient {
     let loaded = 0;
     const started = (this.o.now ?? Date.now)();
     const attempts = this.o.attempts ?? 4;
+    // Said before the request: a slow server must not look like nothing is happening.
+    this.o.onProgress?.({ file: file.path, loaded: 0, total: file.size ?? 0, speed: 0, eta: Infinity });
     for (let attempt = 1; ; attempt++) {
       try {
         const res = await this.request(key, loaded > 0 ? { range: `bytes=${loaded}-` } : {}, `${id.repo}/${file.path}`);
@@ -207,24 +241,14 @@ export class HubClient {
 }
 
 /**
- * The page's limit on one file: it downloads and opens each file as one buffer (the Cache
- * API's Response.arrayBuffer, a File's bytes), which caps it at 2 GiB (Mistral 7B's shards and
- * Q4_0 GGUF are larger). Node streams large files to disk and reads them tensor by tensor, so
- * it passes `maxFileBytes: Infinity` to chooseFiles.
+ * The largest file downloaded into one buffer (a Uint8Array, Web Crypto's digest): 2 GiB.
+ * Weights files larger than that stream to a cache writer and are read tensor by tensor
+ * (openFile); without a writer (a page with no Cache Storage) they cannot be opened.
  */
 export const MAX_FILE_BYTES = 2 ** 31 - 1;
 
-/** The files to fetch for a hub id, checked against `maxFileBytes` (default: the page's MAX_FILE_BYTES) before anything downloads. */
-export function chooseFiles(id: HubId, files: readonly HubFile[], opts: { maxFileBytes?: number } = {}): HubFile[] {
-  const chosen = chooseFilesUnchecked(id, files);
-  const big = chosen.filter((f) => (f.size ?? 0) > (opts.maxFileBytes ?? MAX_FILE_BYTES));
-  if (big.length > 0) {
-    throw new LenspressError('file-too-large', `${id.repo}: ${big.map((f) => `${f.path} (${((f.size ?? 0) / 2 ** 30).toFixed(1)} GiB)`).join(', ')} ${big.length > 1 ? 'are' : 'is'} larger than the 2 GiB a single file can be in the page (it reads each file into one buffer); the command line (npx lenspress … --model ${id.repo}${id.file ? `:${id.file}` : ''}) loads it`);
-  }
-  return chosen;
-}
-
-function chooseFilesUnchecked(id: HubId, files: readonly HubFile[]): HubFile[] {
+/** The files to fetch for a hub id: a named GGUF file, or a Hugging Face folder's config, tokenizer and weights. */
+export function chooseFiles(id: HubId, files: readonly HubFile[]): HubFile[] {
   const byPath = new Map(files.map((f) => [f.path, f]));
   if (id.file) {
     const f = byPath.get(id.file);

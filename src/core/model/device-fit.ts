@@ -2,31 +2,51 @@
  * Does a model fit this device and this release, before anything downloads? Decided from
  * the file sizes (the hub's listing) and, when the shape is known (config.json, a llama2.c
  * header, the site's model list), the memory estimate of ./memory.ts. Limits:
- * - the page: it reads each file into one buffer (MAX_FILE_BYTES, 2 GiB; Node reads files
- *   of any size tensor by tensor). Graphs over protobuf's 2 GiB are no limit: their weights
- *   go to ONNX external data (GraphBuilder.toModel);
+ * - files read whole (a llama2.c checkpoint, tokenizers, JSON) stop at one buffer's 2 GiB
+ *   (MAX_FILE_BYTES); GGUF and safetensors files of any size are read tensor by tensor, in
+ *   Node and in the page (a picked File, or a hub download streamed into Cache Storage in
+ *   parts). Graphs over protobuf's 2 GiB are no limit: their weights go to ONNX external data
+ *   (GraphBuilder.toModel), which ONNX Runtime Web's WebGPU backend uploads straight to GPU
+ *   buffers, not through WebAssembly memory;
  * - WebAssembly: wasm32 addresses 4 GiB, which must hold the session's weights and the
  *   activations;
  * - WebGPU: every tensor is one GPU buffer, so the largest weight (float32) must fit the
  *   adapter's maxBufferSize and maxStorageBufferBindingSize.
- * A model fits when the release allows it and at least one backend can hold it.
+ * - the machine: the page holds the weights in JavaScript and hands ONNX Runtime its own copy
+ *   (uploaded to the GPU on WebGPU), so the whole estimate must fit the memory a page can
+ *   use (DeviceLimits.memoryBytes). Browsers do not say how much that is: Chrome's
+ *   navigator.deviceMemory rounds down and stops at 8 GB, so a device reporting less is held
+ *   to what it reports, and any other to PAGE_MEMORY_BYTES (16 GiB), a ceiling chosen so that
+ *   Mistral 7B Q4_0 (about 9.7 GB) is allowed and a bfloat16 7B (about 54 GB) is not.
+ * A model fits when the release allows it, the memory suffices, and at least one backend can hold it.
  */
 import { MAX_FILE_BYTES } from '../hub/hub-client.ts';
 import type { ModelConfig } from './config.ts';
-import { estimateMemory, formatBytes, type MemoryEstimate } from './memory.ts';
+import { estimateMemory, formatBytes, type MemoryEstimate, type ProjectionBytes } from './memory.ts';
 
 export interface DeviceLimits {
   /** The WebGPU adapter's limits; absent when the browser offers no adapter. */
   webgpu?: { maxBufferSize: number; maxStorageBufferBindingSize: number };
   /** What one WebAssembly instance can address (4 GiB for wasm32). */
   wasmBytes: number;
+  /** Memory the page may use in all (see the module header); absent: no limit (Node's tests of the backends alone). */
+  memoryBytes?: number;
 }
 
 export const WASM_MEMORY_BYTES = 4 * 2 ** 30;
+export const PAGE_MEMORY_BYTES = 16 * 2 ** 30;
+
+/** The page's memory limit from navigator.deviceMemory (GB, rounded down, at most 8 in Chrome; undefined where unsupported). */
+export function pageMemoryBytes(deviceMemoryGb: number | undefined): number {
+  return deviceMemoryGb !== undefined && deviceMemoryGb > 0 && deviceMemoryGb < 8 ? deviceMemoryGb * 2 ** 30 : PAGE_MEMORY_BYTES;
+}
 
 export interface FitInput {
-  files: readonly { name: string; bytes: number }[];
+  /** `readWhole`: the file is read into one buffer (llama2.c), not tensor by tensor. */
+  files: readonly { name: string; bytes: number; readWhole?: boolean }[];
   config?: ModelConfig;
+  /** The projections as the file holds them (a GGUF header's tensor types), for a closer estimate than config.source_dtype. */
+  projections?: ProjectionBytes;
   /** Prompt length the activation estimate assumes. */
   tokens?: number;
   limits: DeviceLimits;
@@ -49,18 +69,21 @@ export function largestTensorBytes(c: ModelConfig): number {
   return 4 * Math.max(c.d_vocab * c.d_model, c.d_mlp * c.d_model, c.n_heads * c.d_head * c.d_model);
 }
 
-export function decideFit({ files, config, tokens = 64, limits }: FitInput): FitDecision {
+export function decideFit({ files, config, projections, tokens = 64, limits }: FitInput): FitDecision {
   const downloadBytes = files.reduce((s, f) => s + f.bytes, 0);
   const problems: string[] = [];
-  const big = files.filter((f) => f.bytes > MAX_FILE_BYTES);
-  if (big.length > 0) problems.push(`${big.map((f) => `${f.name} is ${(f.bytes / 1e9).toFixed(1)} GB`).join(', ')}: the page reads each file into one buffer of at most 2 GiB (2.1 GB), so it cannot load this model (the command line can: npx lenspress … --model <hub id>).`);
+  const big = files.filter((f) => f.readWhole && f.bytes > MAX_FILE_BYTES);
+  if (big.length > 0) problems.push(`${big.map((f) => `${f.name} is ${(f.bytes / 1e9).toFixed(1)} GB`).join(', ')}: a file of this format is read into one buffer of at most 2 GiB (2.1 GB); convert the model to GGUF or safetensors, which are read tensor by tensor.`);
   if (!config) return { fits: problems.length === 0, downloadBytes, problems };
-  const estimate = estimateMemory(config, tokens);
+  const estimate = estimateMemory(config, tokens, undefined, projections);
   const largest = largestTensorBytes(config);
   const wasm = estimate.sessionBytes + estimate.activationBytes <= limits.wasmBytes;
   const gpu = limits.webgpu;
   const webgpu = gpu ? largest <= gpu.maxBufferSize && largest <= gpu.maxStorageBufferBindingSize : false;
-  if (!wasm && !webgpu) {
+  if (limits.memoryBytes !== undefined && estimate.totalBytes > limits.memoryBytes) {
+    const why = limits.memoryBytes < PAGE_MEMORY_BYTES ? 'this device reports' : 'a page may use here (browsers report at most 8 GB of device memory; Lenspress allows a page 16 GB)';
+    problems.push(`it needs about ${formatBytes(estimate.totalBytes)} of memory (weights in JavaScript, ONNX Runtime's copy, activations), more than the ${formatBytes(limits.memoryBytes)} ${why}; the command line runs it on a machine with enough memory.`);
+  } else if (!wasm && !webgpu) {
     const gpuWhy = gpu
       ? `WebGPU: its largest weight (${formatBytes(largest)}) exceeds this GPU's buffer limit (${formatBytes(Math.min(gpu.maxBufferSize, gpu.maxStorageBufferBindingSize))})`
       : 'this browser offers no WebGPU';

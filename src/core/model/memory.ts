@@ -34,8 +34,16 @@ export interface MemoryEstimate {
 /** JavaScript bytes per 32 values of a quantised projection (a Q4_K super-block: 144 per 256). */
 const JS_BYTES_PER_32: Record<QuantType, number> = { q8_0: 34, q4_0: 18, q4_k: 18 };
 
-/** Projection values, and their bytes in JavaScript and in the session. */
-function projectionBytes(c: ModelConfig, weights?: ModelWeights): { values: number; js: number; session: number } {
+/** The projections' values, and their bytes in JavaScript and in the session. */
+export interface ProjectionBytes {
+  values: number;
+  js: number;
+  session: number;
+}
+
+function projectionBytes(c: ModelConfig, held?: ModelWeights | ProjectionBytes): ProjectionBytes {
+  if (held && !('blocks' in held)) return held;
+  const weights = held;
   if (weights) {
     const all: Matrix[] = weights.blocks.flatMap((b) => PROJECTIONS.map((k) => b[k]));
     return all.reduce((s, m) => ({ values: s.values + matrixSize(m), js: s.js + matrixBytes(m), session: s.session + matrixSessionBytes(m) }), { values: 0, js: 0, session: 0 });
@@ -48,12 +56,13 @@ function projectionBytes(c: ModelConfig, weights?: ModelWeights): { values: numb
 }
 
 /**
- * `weights`: the loaded model, to count each projection as it is held; without it, from the
- * config alone (see the module header).
+ * `held`: the loaded model, or the projections as a file's header lists them (a GGUF's
+ * tensor types: formats/gguf-model.ts ggufProjectionBytes), to count each projection as it is
+ * held; without it, from the config alone (see the module header).
  */
-export function estimateMemory(c: ModelConfig, tokens: number, hooks: readonly string[] = ['logits'], weights?: ModelWeights): MemoryEstimate {
+export function estimateMemory(c: ModelConfig, tokens: number, hooks: readonly string[] = ['logits'], held?: ModelWeights | ProjectionBytes): MemoryEstimate {
   const parameters = parameterCount(c);
-  const proj = projectionBytes(c, weights);
+  const proj = projectionBytes(c, held);
   const rest = (parameters - proj.values) * 4; // embeddings, unembedding, norms, biases: float32
   const weightsBytes = rest + proj.js;
   // The unembedding is stored transposed in the graph: a tied model carries it twice there.
