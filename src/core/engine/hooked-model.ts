@@ -2,8 +2,14 @@
  * A model with hook points: runs the instrumented ONNX graph and returns the requested
  * hooks. One session per distinct hook set, built on first use and kept: a figure asks for
  * the same hooks on every re-run, and graph building + session creation is the slow part.
+ * But every session holds its own copy of the weights (ONNX Runtime does not share
+ * initializers between sessions), so for a large model — a 7B model's 5 GB on a GPU — only
+ * `maxSessions` are kept (default: 1 once the weights pass LARGE_SESSION_BYTES): before a new
+ * session is created, sessions not running are released, least recently used first.
  */
 import { LenspressError } from '../errors.ts';
+import type { ModelConfig } from '../model/config.ts';
+import { estimateMemory } from '../model/memory.ts';
 import type { LoadedModel } from '../model/weights.ts';
 import { hookShape, validateHooks } from '../model/hooks.ts';
 import { buildLlamaModel, DEFAULT_ROPE_POSITIONS } from '../onnx/llama-graph.ts';
@@ -36,32 +42,86 @@ export function validateTokenIds(model: LoadedModel, ids: readonly number[]): vo
   if (bad !== undefined) throw new LenspressError('bad-token-id', `token id ${bad} is outside the vocabulary (0..${d_vocab - 1})`);
 }
 
+/** Weights (as sessions hold them) past which a HookedModel keeps one session at a time. */
+export const LARGE_SESSION_BYTES = 2 ** 30;
+
+/** Sequences past the default RoPE table get a graph with a table for the whole context. */
+function ropePositions(T: number, c: ModelConfig): number | undefined {
+  return T > Math.min(c.n_ctx, DEFAULT_ROPE_POSITIONS) ? c.n_ctx : undefined;
+}
+
+function sessionKey(hooks: readonly string[], slots: readonly string[], T: number, kvCache: boolean, c: ModelConfig): string {
+  return `${[...hooks].sort().join('|')}#${slots.join('|')}#${ropePositions(T, c) ?? ''}#${kvCache}`;
+}
+
+/** 1 when a session's copy of the weights (estimated from the config) passes LARGE_SESSION_BYTES, else no limit. */
+export function defaultMaxSessions(c: ModelConfig): number {
+  return estimateMemory(c, 1, []).sessionBytes > LARGE_SESSION_BYTES ? 1 : Infinity;
+}
+
 export class HookedModel {
+  /** In least-recently-used order (a Map keeps insertion order; a use re-inserts). */
   private readonly sessions = new Map<string, Promise<InferenceSession>>();
+  /** Runs in flight per session key: those sessions are never released. */
+  private readonly inUse = new Map<string, number>();
+  readonly maxSessions: number;
 
   constructor(
     readonly model: LoadedModel,
     readonly backend: Backend,
     /** When graphs move their weights to external data (default: past 1.5 GiB; tests force it lower). */
     readonly externalData: ExternalDataOptions = {},
-  ) {}
+    opts: { maxSessions?: number } = {},
+  ) {
+    this.maxSessions = opts.maxSessions ?? defaultMaxSessions(model.config);
+  }
+
+  /** How many sessions are held now (each with a copy of the weights). */
+  get sessionCount(): number {
+    return this.sessions.size;
+  }
 
   get config() {
     return this.model.config;
   }
 
-  private session(hooks: readonly string[], slots: readonly string[], T: number, kvCache = false): Promise<InferenceSession> {
-    // Sequences past the default RoPE table get a graph with a table for the whole context.
-    const maxPositions = T > Math.min(this.config.n_ctx, DEFAULT_ROPE_POSITIONS) ? this.config.n_ctx : undefined;
-    const key = `${[...hooks].sort().join('|')}#${slots.join('|')}#${maxPositions ?? ''}#${kvCache}`;
+  private async session(hooks: readonly string[], slots: readonly string[], T: number, kvCache: boolean): Promise<{ key: string; session: Promise<InferenceSession> }> {
+    const maxPositions = ropePositions(T, this.config);
+    const key = sessionKey(hooks, slots, T, kvCache, this.config);
     let s = this.sessions.get(key);
-    if (!s) {
-      const onnx = buildLlamaModel(this.model.config, this.model.weights, { hooks, interventionSlots: slots, maxPositions, kvCache }, this.externalData);
-      s = createSession(this.backend, onnx);
-      s.catch(() => this.sessions.delete(key)); // a failed create may succeed on retry
+    if (s) {
+      this.sessions.delete(key); // most recently used: to the end
       this.sessions.set(key, s);
+      return { key, session: s };
     }
-    return s;
+    await this.makeRoom();
+    const onnx = buildLlamaModel(this.model.config, this.model.weights, { hooks, interventionSlots: slots, maxPositions, kvCache }, this.externalData);
+    s = createSession(this.backend, onnx);
+    s.catch(() => this.sessions.delete(key)); // a failed create may succeed on retry
+    this.sessions.set(key, s);
+    return { key, session: s };
+  }
+
+  /** Releases idle sessions, least recently used first, until a new one stays within maxSessions. */
+  private async makeRoom(): Promise<void> {
+    for (const [key, s] of [...this.sessions]) {
+      if (this.sessions.size < this.maxSessions) return;
+      if ((this.inUse.get(key) ?? 0) > 0) continue;
+      this.sessions.delete(key);
+      await (await s.catch(() => undefined))?.release();
+    }
+  }
+
+  /** Runs `fn` on the session for these hooks, which is not released while it runs. */
+  private async using<T>(hooks: readonly string[], slots: readonly string[], T: number, kvCache: boolean, fn: (s: InferenceSession) => Promise<T>): Promise<T> {
+    const key = sessionKey(hooks, slots, T, kvCache, this.config);
+    this.inUse.set(key, (this.inUse.get(key) ?? 0) + 1);
+    try {
+      const { session } = await this.session(hooks, slots, T, kvCache);
+      return await fn(await session);
+    } finally {
+      this.inUse.set(key, this.inUse.get(key)! - 1);
+    }
   }
 
   /** Runs the prompt `ids` (with optional interventions) and returns exactly the hooks asked for. */
@@ -72,7 +132,6 @@ export class HookedModel {
     const T = ids.length, c = this.config;
     validateInterventions(c, T, interventions);
     const slots = interventionSlots(interventions);
-    const session = await this.session(hooks, slots, T);
     const { Tensor } = this.backend.ort;
     const feeds: Record<string, InstanceType<typeof Tensor>> = { input_ids: new Tensor('int64', BigInt64Array.from(ids.map(BigInt)), [1, T]) };
     for (const slot of slots) {
@@ -86,7 +145,7 @@ export class HookedModel {
         feeds[deltaInput(layer, site as InterventionSite)] = new Tensor('float32', delta, [1, T, c.d_model]);
       }
     }
-    const out = await session.run(feeds, [...hooks]);
+    const out = await this.using(hooks, slots, T, false, (session) => session.run(feeds, [...hooks]));
     const result: HookMap = new Map();
     for (const name of hooks) {
       const t = out[name];
@@ -106,7 +165,6 @@ export class HookedModel {
     const c = this.config, past = cache?.length ?? 0, T = ids.length;
     if (T === 0) throw new LenspressError('empty-prompt', 'the prompt is empty: give at least one token');
     validateTokenIds(this.model, [...new Array<number>(past).fill(0), ...ids]);
-    const session = await this.session(hooks, [], past + T, true);
     const { Tensor } = this.backend.ort;
     const feeds: Record<string, InstanceType<typeof Tensor>> = { input_ids: new Tensor('int64', BigInt64Array.from(ids.map(BigInt)), [1, T]) };
     const kvDims = [1, c.n_kv_heads, past, c.d_head];
@@ -116,7 +174,7 @@ export class HookedModel {
     }
     const fetches = [...hooks];
     for (let l = 0; l < c.n_layers; l++) fetches.push(`present_key.${l}`, `present_value.${l}`);
-    const out = await session.run(feeds, fetches);
+    const out = await this.using(hooks, [], past + T, true, (session) => session.run(feeds, fetches));
     const result: HookMap = new Map();
     for (const name of hooks) result.set(name, { data: out[name].data as Float32Array, dims: hookShape(c, name, T, past + T) });
     const next: KvCache = { length: past + T, keys: [], values: [] };
