@@ -54,7 +54,7 @@ export async function runProfiles(env: BenchEnv, runs = 5): Promise<ProfileSumma
     const h = await env.hookedModel('smol135M', threads);
     const batch = await lensBatch(h, benchIds(T, c.d_vocab, c.bos_token_id));
     const N = batch.applyNorm.length, w = modelDecoderWeights(h);
-    const bytes = buildDecodeGraph({ d_model: c.d_model, d_vocab: c.d_vocab, matrices: { kind: 'single', W: w.W_out }, gamma: w.gamma, eps: w.eps, norm: 'model', k: 5 });
+    const { bytes } = buildDecodeGraph({ d_model: c.d_model, d_vocab: c.d_vocab, matrices: { kind: 'single', W: w.W_out }, gamma: w.gamma, eps: w.eps, norm: 'model', k: 5 });
     // The graph takes its states grouped (one group per position, as LensDecoder lays them out).
     const grid = groupByPredecessor(N, batch.pred);
     const states = new Float32Array(grid.slot.length * c.d_model), applyNorm = new Uint8Array(grid.slot.length);

@@ -7,8 +7,10 @@
  * index entry written last says how many parts make the file; `open` reads it back as a
  * ByteSource, a range at a time from the parts' Blobs (which the browser keeps on disk). So a
  * 4 GB GGUF is never one buffer, neither while it downloads nor while it opens, and a download
- * stopped or broken half-way leaves no index: the file counts as not cached. HubClient puts or
- * commits an entry only after the file's size and sha256 were checked.
+ * stopped or broken half-way leaves no index: the file counts as not cached, and its parts are
+ * deleted by the next download of it, or by any download once they are an hour old (a tab
+ * closed mid-download cannot clean up after itself). HubClient puts or commits an entry only
+ * after the file's size and sha256 were checked.
  */
 import { LenspressError } from '../core/errors.ts';
 import { type ByteSource, checkRange } from '../core/formats/byte-source.ts';
@@ -28,7 +30,12 @@ export interface CacheLike {
   match(key: string): Promise<Response | undefined>;
   put(key: string, res: Response): Promise<void>;
   delete(key: string): Promise<boolean>;
+  keys(): Promise<readonly { url: string }[]>;
 }
+
+/** Parts without an index whose newest part is older than this were left by a download that stopped (a closed tab, a switched model). */
+export const ABANDONED_AFTER_MS = 60 * 60 * 1000;
+const WRITTEN = 'x-lenspress-written';
 
 interface PartsIndex {
   size: number;
@@ -38,6 +45,7 @@ interface PartsIndex {
 }
 
 const withQuery = (key: string, q: string) => `${key}${key.includes('?') ? '&' : '?'}${q}`;
+const PART = /[?&]lenspress-part=\d+$/;
 const indexKey = (key: string) => withQuery(key, 'lenspress-parts=index');
 const partKey = (key: string, i: number) => withQuery(key, `lenspress-part=${i}`);
 
@@ -55,6 +63,8 @@ async function storageError(fileKey: string, e: unknown): Promise<LenspressError
 
 export interface CacheStorageOptions {
   name?: string;
+  /** The clock parts are stamped with (tests move it). */
+  now?: () => number;
   /** Part size (tests use a few bytes to exercise the boundaries). */
   partBytes?: number;
   /** Cache Storage itself; default the global `caches`. */
@@ -67,6 +77,26 @@ export function cacheStorageBytes(opts: CacheStorageOptions = {}): ByteCache | u
   const name = opts.name ?? MODEL_CACHE;
   const partBytes = opts.partBytes ?? PART_BYTES;
   const cache = () => storage.open(name);
+  const now = opts.now ?? Date.now;
+
+  /**
+   * Deletes the parts of downloads that stopped without committing and are not going on
+   * (no part written for ABANDONED_AFTER_MS): a stopped 4 GB download must not keep its disk
+   * space. A download going on in another tab writes a part at least every 64 MiB.
+   */
+  async function sweepAbandoned(c: CacheLike): Promise<void> {
+    const bases = new Set((await c.keys()).map((r) => r.url).filter((u) => PART.test(u)).map((u) => u.replace(PART, '')));
+    for (const base of bases) {
+      if (await c.match(indexKey(base))) continue;
+      let newest = -Infinity;
+      for (let i = 0; ; i++) {
+        const part = await c.match(partKey(base, i));
+        if (!part) break;
+        newest = Math.max(newest, Number(part.headers.get(WRITTEN) ?? 0));
+      }
+      if (now() - newest > ABANDONED_AFTER_MS) await removeParts(c, base);
+    }
+  }
 
   async function removeParts(c: CacheLike, key: string): Promise<void> {
     const res = await c.match(indexKey(key));
@@ -119,13 +149,14 @@ export function cacheStorageBytes(opts: CacheStorageOptions = {}): ByteCache | u
 
   async function writer(key: string): Promise<CacheWriter> {
     const c = await cache();
-    await removeParts(c, key); // what an earlier, broken download left
+    await removeParts(c, key); // what an earlier, broken download of this file left
+    await sweepAbandoned(c);
     let part = new Uint8Array(partBytes), fill = 0, parts = 0, size = 0, hash = new Sha256(), digest: string | undefined;
     const flush = async () => {
       if (fill === 0) return;
       const body = part.subarray(0, fill);
       try {
-        await c.put(partKey(key, parts), new Response(body as Uint8Array<ArrayBuffer>, { headers: { 'content-type': 'application/octet-stream', 'content-length': String(fill) } }));
+        await c.put(partKey(key, parts), new Response(body as Uint8Array<ArrayBuffer>, { headers: { 'content-type': 'application/octet-stream', 'content-length': String(fill), [WRITTEN]: String(now()) } }));
       } catch (e) {
         throw await storageError(key, e);
       }

@@ -27,7 +27,8 @@ import * as ort from 'onnxruntime-node';
 import * as ortWeb from 'onnxruntime-web';
 import { describe, expect, it } from 'vitest';
 import { computeGradientImportance } from '../../src/core/analysis/gradient.ts';
-import type { Backend, OrtModule } from '../../src/core/engine/runtime.ts';
+import { type Backend, createSession, type OrtModule } from '../../src/core/engine/runtime.ts';
+import type { ExternalDataOptions } from '../../src/core/onnx/graph-builder.ts';
 import { isLenspressError } from '../../src/core/errors.ts';
 import type { InterventionSite } from '../../src/core/model/interventions.ts';
 import { randomModel, tinyConfig } from '../../src/core/model/random.ts';
@@ -48,8 +49,9 @@ interface Gradients {
   midNorm: Float32Array; // [L, T]
 }
 
-async function graphGradients(m: LoadedModel, ids: number[], position: number, tokenId = -1): Promise<Gradients> {
-  const s = await ort.InferenceSession.create(buildGradientGraph(m.config, m.weights, { fullGradients: true }));
+async function graphGradients(m: LoadedModel, ids: number[], position: number, tokenId = -1, externalData?: ExternalDataOptions): Promise<Gradients> {
+  const graph = buildGradientGraph(m.config, m.weights, { fullGradients: true, externalData });
+  const s = await createSession(nodeBackend, graph);
   const i64 = (v: number[]) => BigInt64Array.from(v.map(BigInt));
   const out = await s.run({
     input_ids: new ort.Tensor('int64', i64(ids), [1, ids.length]),
@@ -184,6 +186,18 @@ describe.each(cases)('$name: gradient graph', ({ model, token }) => {
     const norm = (a: Float32Array, n: number) => Math.hypot(...a.subarray(n * d, (n + 1) * d));
     for (let n = 0; n < (L + 1) * T; n++) expect(Math.abs(g.postNorm[n] - norm(g.post, n))).toBeLessThan(1e-5 * (1 + g.postNorm[n]));
     for (let n = 0; n < L * T; n++) expect(Math.abs(g.midNorm[n] - norm(g.mid, n))).toBeLessThan(1e-5 * (1 + g.midNorm[n]));
+  });
+});
+
+describe('the gradient graph with its weights as external data (as a 7B model\'s 29 GB of float32 weights must be)', () => {
+  it('gives exactly the gradients of the graph with its weights inside', async () => {
+    const m = await cases[1].model();
+    const inside = await graphGradients(m, ids(m.config.d_vocab), P);
+    const outside = await graphGradients(m, ids(m.config.d_vocab), P, -1, { threshold: 0 });
+    expect(buildGradientGraph(m.config, m.weights, { externalData: { threshold: 0 } }).externalData.length).toBeGreaterThan(m.config.n_layers);
+    expect(Array.from(outside.post)).toEqual(Array.from(inside.post));
+    expect(Array.from(outside.midNorm)).toEqual(Array.from(inside.midNorm));
+    expect(outside.logit).toBe(inside.logit);
   });
 });
 

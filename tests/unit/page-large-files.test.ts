@@ -36,15 +36,18 @@ import { type MockHub, startMockHub } from '../helpers/mock-hub.ts';
 /** The Cache API's surface in memory; `quota` makes put fail past that many stored bytes, as a full disk does. */
 function memoryCaches(quota = Infinity): CacheStorageLike & { entries: Map<string, Uint8Array> } {
   const entries = new Map<string, Uint8Array>();
+  const headers = new Map<string, Headers>();
   const cache: CacheLike = {
-    match: async (key) => (entries.has(key) ? new Response(entries.get(key)!.slice() as Uint8Array<ArrayBuffer>) : undefined),
+    match: async (key) => (entries.has(key) ? new Response(entries.get(key)!.slice() as Uint8Array<ArrayBuffer>, { headers: headers.get(key) }) : undefined),
     put: async (key, res) => {
       const bytes = new Uint8Array(await res.arrayBuffer());
       const used = [...entries.values()].reduce((s, b) => s + b.byteLength, 0);
       if (used + bytes.byteLength > quota) throw new DOMException('Quota exceeded.', 'QuotaExceededError');
       entries.set(key, bytes);
+      headers.set(key, res.headers);
     },
-    delete: async (key) => entries.delete(key),
+    delete: async (key) => headers.delete(key) && entries.delete(key),
+    keys: async () => [...entries.keys()].map((url) => ({ url })),
   };
   return { entries, open: async () => cache };
 }
@@ -99,6 +102,25 @@ describe('Cache Storage in parts', () => {
     expect(w2.sha256()).toBe(sha(file));
     await w2.abort();
     expect(storage.entries.size).toBe(0);
+  });
+
+  it('parts a stopped download left behind are swept by any later download once no part was written for an hour; a download going on is left alone', async () => {
+    const storage = memoryCaches();
+    let clock = 0;
+    const cache = cacheStorageBytes({ storage, partBytes: 100, now: () => clock })!;
+    const other = 'https://huggingface.co/lab/other/resolve/main/model.safetensors';
+    const stopped = await cache.writer!(KEY);
+    await stopped.write(randomBytes(350, 8)); // 3 parts, then the tab is closed
+    clock = 59 * 60 * 1000;
+    const going = await cache.writer!(other); // within the hour: kept
+    expect([...storage.entries.keys()].filter((k) => k.startsWith(KEY))).toHaveLength(3);
+    await going.write(randomBytes(150, 9));
+    clock = 61 * 60 * 1000;
+    await cache.writer!('https://huggingface.co/lab/third/resolve/main/model.gguf');
+    expect([...storage.entries.keys()].filter((k) => k.startsWith(KEY))).toEqual([]); // swept
+    expect([...storage.entries.keys()].filter((k) => k.startsWith(other))).toHaveLength(1); // its part is 2 minutes old: going on
+    const src = await going.commit();
+    expect(src.size).toBe(150);
   });
 
   it('a torn entry (a part evicted) counts as not cached and is removed', async () => {

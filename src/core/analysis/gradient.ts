@@ -6,7 +6,7 @@
  * (onnx/backward-graph.ts) on whatever ONNX Runtime the backend brings (Node, wasm, WebGPU).
  * Returns plain serialisable data for a heatmap.
  */
-import { type Backend, type InferenceSession, type OrtModule, sessionOptions } from '../engine/runtime.ts';
+import { type Backend, createSession, type InferenceSession, type OrtModule } from '../engine/runtime.ts';
 import { validateTokenIds } from '../engine/hooked-model.ts';
 import { LenspressError } from '../errors.ts';
 import type { LoadedModel } from '../model/weights.ts';
@@ -48,8 +48,7 @@ function gradientSession(backend: Backend, model: LoadedModel, T: number): Promi
   const key = `${backend.executionProviders.join(',')}#${backend.threads ?? ''}#${maxPositions ?? ''}`;
   let s = cache.get(key);
   if (!s) {
-    const bytes = buildGradientGraph(c, model.weights, { maxPositions });
-    s = backend.ort.InferenceSession.create(bytes, sessionOptions(backend));
+    s = createSession(backend, buildGradientGraph(c, model.weights, { maxPositions }));
     const mine = s;
     s.catch(() => cache.get(key) === mine && cache.delete(key)); // a failed create may succeed on retry
     cache.set(key, s);

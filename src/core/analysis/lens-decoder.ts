@@ -14,7 +14,7 @@
  * candidates are the same distribution (reported as won by W_out).
  */
 import { LenspressError } from '../errors.ts';
-import { type Backend, type InferenceSession, sessionOptions } from '../engine/runtime.ts';
+import { type Backend, createSession, type InferenceSession } from '../engine/runtime.ts';
 import { buildDecodeGraph, type DecodeMatrices, type NormMode } from '../onnx/decode-graph.ts';
 
 export type DecoderName = 'output' | 'input' | 'linear' | 'quadratic' | 'maxprob';
@@ -143,8 +143,7 @@ export class LensDecoder {
   private get sessionPromise(): Promise<InferenceSession> {
     if (!this.session) {
       const w = this.weights;
-      const bytes = buildDecodeGraph({ d_model: w.d_model, d_vocab: w.d_vocab, matrices: this.matrices, gamma: w.gamma, eps: w.eps, norm: this.norm, k: this.k });
-      this.session = this.backend.ort.InferenceSession.create(bytes, sessionOptions(this.backend));
+      this.session = createSession(this.backend, buildDecodeGraph({ d_model: w.d_model, d_vocab: w.d_vocab, matrices: this.matrices, gamma: w.gamma, eps: w.eps, norm: this.norm, k: this.k }));
       this.session.catch(() => (this.session = undefined)); // a failed create may succeed on retry
     }
     return this.session;

@@ -15,7 +15,7 @@
  * Baselines: chance (k/V) and the unigram model U(y) = c(· y)/#pairs, scored the same way.
  */
 import type { Backend, InferenceSession } from '../engine/runtime.ts';
-import { sessionOptions } from '../engine/runtime.ts';
+import { createSession } from '../engine/runtime.ts';
 import { LenspressError } from '../errors.ts';
 import type { LoadedModel } from '../model/weights.ts';
 import { buildMarkovGraph, type MarkovNorm } from '../onnx/markov-graph.ts';
@@ -59,8 +59,7 @@ function session(m: ModelOnBackend, norm: MarkovNorm, k: number): Promise<Infere
   let s = cache.get(key);
   if (!s) {
     const c = m.model.config, w = m.model.weights;
-    const bytes = buildMarkovGraph({ d_model: c.d_model, d_vocab: c.d_vocab, W_in: w.W_E, W_out: w.W_U, embed_scale: c.embed_scale, gamma: w.ln_final_w, eps: c.norm_eps, norm, k });
-    s = m.backend.ort.InferenceSession.create(bytes, sessionOptions(m.backend));
+    s = createSession(m.backend, buildMarkovGraph({ d_model: c.d_model, d_vocab: c.d_vocab, W_in: w.W_E, W_out: w.W_U, embed_scale: c.embed_scale, gamma: w.ln_final_w, eps: c.norm_eps, norm, k }));
     s.catch(() => cache.delete(key));
     cache.set(key, s);
   }

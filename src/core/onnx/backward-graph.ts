@@ -30,7 +30,7 @@ import type { ModelWeights } from '../model/weights.ts';
 import { floatBlock } from '../model/quantized.ts';
 import { activation, type ActForward, rmsBackward, rmsForward, type RmsForward } from './backward-ops.ts';
 import { ropeTables } from './rope-tables.ts';
-import { DataType, GraphBuilder } from './graph-builder.ts';
+import { DataType, type ExternalDataOptions, GraphBuilder, type OnnxModel } from './graph-builder.ts';
 import { DEFAULT_ROPE_POSITIONS } from './llama-graph.ts';
 
 export interface GradientGraphOptions {
@@ -38,6 +38,8 @@ export interface GradientGraphOptions {
   fullGradients?: boolean;
   /** Longest prompt the graph accepts (RoPE table rows); default min(n_ctx, 4096). */
   maxPositions?: number;
+  /** When weights move to external data (default past 1.5 GiB; tests force it). */
+  externalData?: ExternalDataOptions;
 }
 
 export const GRAD_NORM_POST = 'grad_norm.resid_post';
@@ -59,7 +61,8 @@ interface BlockTape {
   up: string; // [T, d_mlp]
 }
 
-export function buildGradientGraph(c: ModelConfig, w: ModelWeights, opts: GradientGraphOptions = {}): Uint8Array {
+/** The graph, its weights as external data once they pass 1.5 GiB (a 7B model's float32 weights: GraphBuilder.toModel). */
+export function buildGradientGraph(c: ModelConfig, w: ModelWeights, opts: GradientGraphOptions = {}): OnnxModel {
   const g = new GraphBuilder('lenspress-gradient');
   const d = c.d_model, dh = c.d_head, H = c.n_heads, Hkv = c.n_kv_heads, rep = H / Hkv;
   const L = c.n_layers;
@@ -207,5 +210,5 @@ export function buildGradientGraph(c: ModelConfig, w: ModelWeights, opts: Gradie
     g.output(GRAD_POST, DataType.FLOAT, [L + 1, 'pos', d]);
     g.output(GRAD_MID, DataType.FLOAT, [L, 'pos', d]);
   }
-  return g.toBytes();
+  return g.toModel(opts.externalData);
 }

@@ -40,7 +40,7 @@
  * (MatMul, LogSoftmax, Exp, two Mul, two ReduceSum, TopK, Gather, Sub) over denormal-laden
  * tensors.
  */
-import { DataType, GraphBuilder } from './graph-builder.ts';
+import { DataType, GraphBuilder, type OnnxModel } from './graph-builder.ts';
 import { transpose } from './llama-graph.ts';
 
 export type NormMode = 'none' | 'norm' | 'model';
@@ -64,7 +64,7 @@ export interface DecodeGraphSpec {
 /** Shifted logits below −c are raised to −c before the softmax: e^−c / V stays above FLT_MIN (1.18e-38). */
 export const softmaxClampDepth = (V: number): number => 86 - Math.log(V);
 
-export function buildDecodeGraph(s: DecodeGraphSpec): Uint8Array {
+export function buildDecodeGraph(s: DecodeGraphSpec): OnnxModel {
   const g = new GraphBuilder('lenspress-decode');
   const d = s.d_model, V = s.d_vocab;
   const states = g.input('states', DataType.FLOAT, ['n', d]);
@@ -159,5 +159,5 @@ export function buildDecodeGraph(s: DecodeGraphSpec): Uint8Array {
     g.node('Cast', [g.op('Reshape', [winIn, minusOne])], { to: { i: DataType.INT32 } }, ['winner_in']);
     g.output('winner_in', DataType.INT32, ['n']);
   }
-  return g.toBytes();
+  return g.toModel(); // external data past 1.5 GiB (Gemma's 256000 × 2304 unembedding: 2.4 GB as float32)
 }

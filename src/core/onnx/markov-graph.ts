@@ -8,7 +8,7 @@
  * Outputs: top_q [n, k], top_ids [n, k] int64, logq_at [n, m],
  *          above0 [n]: how many y have Q(y|x) > Q(at[:,0]|x) (the rank of at[:,0] is above0 + 1).
  */
-import { DataType, GraphBuilder } from './graph-builder.ts';
+import { DataType, GraphBuilder, type OnnxModel } from './graph-builder.ts';
 import { transpose } from './llama-graph.ts';
 
 export type MarkovNorm = 'none' | 'model';
@@ -26,7 +26,7 @@ export interface MarkovGraphSpec {
   k: number;
 }
 
-export function buildMarkovGraph(s: MarkovGraphSpec): Uint8Array {
+export function buildMarkovGraph(s: MarkovGraphSpec): OnnxModel {
   const g = new GraphBuilder('lenspress-markov');
   const ids = g.input('ids', DataType.INT64, ['n']);
   const at = g.input('at', DataType.INT64, ['n', 'm']);
@@ -50,5 +50,5 @@ export function buildMarkovGraph(s: MarkovGraphSpec): Uint8Array {
   g.output('top_ids', DataType.INT64, ['n', s.k]);
   g.output('logq_at', DataType.FLOAT, ['n', 'm']);
   g.output('above0', DataType.FLOAT, ['n']);
-  return g.toBytes();
+  return g.toModel(); // external data past 1.5 GiB (Gemma's 256000 × 2304 embeddings: 2.4 GB as float32)
 }
