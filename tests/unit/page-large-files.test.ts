@@ -134,6 +134,34 @@ describe('Cache Storage in parts', () => {
     expect(storage.entries.size).toBe(0);
   });
 
+  it('500 damaged index entries (seeded): each is treated as not cached and removed, or opens a source whose reads stay in range; nothing else is thrown', async () => {
+    const r = mulberry32(11);
+    const values = [0, 1, -1, 100, 350, 351, 3, 4, 2 ** 53, NaN, 1e308, '350', null, [], {}, 3.5];
+    const pick = () => values[Math.floor(r() * values.length)];
+    let opened = 0;
+    for (let i = 0; i < 500; i++) {
+      const storage = memoryCaches();
+      const cache = cacheStorageBytes({ storage, partBytes: 100 })!;
+      const w = await cache.writer!(KEY);
+      await w.write(randomBytes(350, 12));
+      await w.commit();
+      const index = { size: 350, partBytes: 100, parts: 4, sha256: 'x' } as Record<string, unknown>;
+      const field = ['size', 'partBytes', 'parts'][Math.floor(r() * 3)];
+      index[field] = pick();
+      const text = r() < 0.2 ? JSON.stringify(index).slice(0, Math.floor(r() * 40)) : JSON.stringify(index);
+      storage.entries.set(`${KEY}?lenspress-parts=index`, new TextEncoder().encode(text));
+      const src = await cache.open!(KEY);
+      if (!src) {
+        expect([...storage.entries.keys()]).toEqual([]);
+        continue;
+      }
+      opened++;
+      expect(src.size).toBe(350); // only an index equal to what was stored opens
+      await expect(src.readRange(300, 100)).rejects.toThrow(/truncated/);
+    }
+    console.log(`damaged Cache Storage index entries: 500 tried, ${opened} unchanged in effect (opened), ${500 - opened} refused and removed`);
+  });
+
   it('a full quota stops the download with what to do', async () => {
     const cache = cacheStorageBytes({ storage: memoryCaches(250), partBytes: 100 })!;
     const w = await cache.writer!(KEY);
