@@ -17,6 +17,7 @@ import { isLenspressError, LenspressError } from '../core/errors.ts';
 import { DEQUANTIZED_NOTE, dequantizeQ8, hasQ8Projections, planWebGpuWeights } from '../core/engine/webgpu-weights.ts';
 import { FIGURES } from '../core/figures/registry.ts';
 import { parameterCount } from '../core/model/config.ts';
+import { gradientFit, pageMemoryBytes, WASM_MEMORY_BYTES } from '../core/model/device-fit.ts';
 import type { OpenedModel } from '../core/model/open.ts';
 import { loadAsset } from './load-asset.ts';
 import { loadSource } from './load-model.ts';
@@ -111,6 +112,10 @@ async function handle(req: FigureRequest): Promise<void> {
       ran = backend.executionProviders[0] === 'webgpu' ? 'webgpu' : 'wasm';
       const { model, hooked: h, sha256 } = held;
       const name = req.source?.name ?? req.model.name;
+      if (req.kind === 'gradient') {
+        const why = gradientFit(model.model.config, { wasmBytes: WASM_MEMORY_BYTES, memoryBytes: pageMemoryBytes((navigator as unknown as { deviceMemory?: number }).deviceMemory) }, ran);
+        if (why) throw new LenspressError('model-too-large', `${name}: ${why}.`);
+      }
       post({ type: 'progress', stage: 'compute', message: `Running ${name} on ${backend.label}…` });
       const provenance = { name, sha256, parameters: parameterCount(model.model.config), format: req.source?.formatLabel ?? req.model.formatLabel };
       return figure.compute({ hooked: h, tokenizer: model.tokenizer, model: provenance, codeVersion: req.codeVersion }, req.props as { prompt: string });

@@ -8,7 +8,7 @@ import modelsJson from '../../src/site/models.json';
 import { parsePickerModels, pickerConfig } from '../../src/site/model-list.ts';
 import { parseLlama2cCheckpoint } from '../../src/core/formats/llama2c.ts';
 import { parameterCount } from '../../src/core/model/config.ts';
-import { decideFit, describeFit, largestTensorBytes, PAGE_MEMORY_BYTES, pageMemoryBytes, WASM_MEMORY_BYTES } from '../../src/core/model/device-fit.ts';
+import { decideFit, describeFit, gradientFit, largestTensorBytes, PAGE_MEMORY_BYTES, pageMemoryBytes, WASM_MEMORY_BYTES } from '../../src/core/model/device-fit.ts';
 import { estimateMemory } from '../../src/core/model/memory.ts';
 import { tinyConfig } from '../../src/core/model/random.ts';
 import { llama2cHeaderConfig, planLocal } from '../../src/browser/local-model.ts';
@@ -106,6 +106,14 @@ describe('decideFit', () => {
     expect(q4.estimate!.totalBytes).toBeLessThan(11e9); // 9.7 GiB
     const small = decideFit({ files: [], config: pickerConfig(m), limits: { wasmBytes: WASM_MEMORY_BYTES, webgpu: bigGpu, memoryBytes: pageMemoryBytes(4) } });
     expect(small.problems[0]).toMatch(/more than the 4\.0 GB this device reports/);
+  });
+
+  it('the gradient figure (every weight as float32): refused for Mistral 7B in a page, for TinyLlama on wasm only; SmolLM2 fits', () => {
+    const page = { wasmBytes: WASM_MEMORY_BYTES, memoryBytes: pageMemoryBytes(8) };
+    expect(gradientFit(pickerConfig(entry('Mistral')), page, 'webgpu')).toMatch(/^the gradient figure holds every weight as float32 \(its backward pass cannot use quantised weights\): about 54\.0 GB for this model's 7,241,732,096 parameters, more than the 16\.0 GB a page may use here; the command line computes it/);
+    expect(gradientFit(pickerConfig(entry('TinyLlama')), page, 'webgpu')).toBeUndefined();
+    expect(gradientFit(pickerConfig(entry('TinyLlama')), page, 'wasm')).toMatch(/exceed WebAssembly's 4\.0 GB: choose WebGPU/);
+    expect(gradientFit(pickerConfig(entry('SmolLM2')), page, 'wasm')).toBeUndefined();
   });
 
   it('without a shape only files read whole (llama2.c) over 2 GiB are refused; a GGUF of any size is read tensor by tensor', () => {

@@ -21,7 +21,7 @@
  * A model fits when the release allows it, the memory suffices, and at least one backend can hold it.
  */
 import { MAX_FILE_BYTES } from '../hub/hub-client.ts';
-import type { ModelConfig } from './config.ts';
+import { type ModelConfig, parameterCount } from './config.ts';
 import { estimateMemory, formatBytes, type MemoryEstimate, type ProjectionBytes } from './memory.ts';
 
 export interface DeviceLimits {
@@ -90,6 +90,20 @@ export function decideFit({ files, config, projections, tokens = 64, limits }: F
     problems.push(`it needs about ${formatBytes(estimate.totalBytes)} of memory: more than WebAssembly's ${formatBytes(limits.wasmBytes)}, and ${gpuWhy}.`);
   }
   return { fits: problems.length === 0, downloadBytes, estimate, largestTensorBytes: largest, wasm, webgpu, problems };
+}
+
+/**
+ * The gradient figure needs more than the forward pass: its graph multiplies by every weight
+ * matrix untransposed in the backward pass, which MatMulNBits cannot, so it holds every
+ * weight as float32 — quantised ones dequantised into new arrays, then copied into the
+ * session: about 8 bytes per parameter at the peak. Why it cannot run here, or undefined.
+ */
+export function gradientFit(c: ModelConfig, limits: DeviceLimits, backend: 'wasm' | 'webgpu'): string | undefined {
+  const params = parameterCount(c), need = 8 * params;
+  const what = `the gradient figure holds every weight as float32 (its backward pass cannot use quantised weights): about ${formatBytes(need)} for this model's ${params.toLocaleString('en-US')} parameters`;
+  if (limits.memoryBytes !== undefined && need > limits.memoryBytes) return `${what}, more than the ${formatBytes(limits.memoryBytes)} a page may use here; the command line computes it on a machine with enough memory (npx lenspress grad --model …)`;
+  if (backend === 'wasm' && 4 * params > limits.wasmBytes) return `${what}, and its ${formatBytes(4 * params)} of float32 weights exceed WebAssembly's ${formatBytes(limits.wasmBytes)}: choose WebGPU, or use the command line (npx lenspress grad --model …)`;
+  return undefined;
 }
 
 /** One line for the run panel: size, estimate, and the verdict. */
