@@ -85,27 +85,22 @@ export function cacheStorageBytes(opts: CacheStorageOptions = {}): ByteCache | u
    * space. A download going on in another tab writes a part at least every 64 MiB.
    */
   async function sweepAbandoned(c: CacheLike): Promise<void> {
-    const bases = new Set((await c.keys()).map((r) => r.url).filter((u) => PART.test(u)).map((u) => u.replace(PART, '')));
-    for (const base of bases) {
+    const byBase = new Map<string, string[]>();
+    for (const u of (await c.keys()).map((r) => r.url).filter((x) => PART.test(x))) byBase.set(u.replace(PART, ''), [...(byBase.get(u.replace(PART, '')) ?? []), u]);
+    for (const [base, parts] of byBase) {
       if (await c.match(indexKey(base))) continue;
       let newest = -Infinity;
-      for (let i = 0; ; i++) {
-        const part = await c.match(partKey(base, i));
-        if (!part) break;
-        newest = Math.max(newest, Number(part.headers.get(WRITTEN) ?? 0));
-      }
+      for (const u of parts) newest = Math.max(newest, Number((await c.match(u))?.headers.get(WRITTEN) ?? 0));
       if (now() - newest > ABANDONED_AFTER_MS) await removeParts(c, base);
     }
   }
 
+  /** The index and every part of the file, listed or left by a download that never committed (from the cache's keys, so a gap does not hide the rest). */
   async function removeParts(c: CacheLike, key: string): Promise<void> {
-    const res = await c.match(indexKey(key));
-    const idx: unknown = res ? await res.json().catch(() => undefined) : undefined;
     await c.delete(indexKey(key));
-    const known = isIndex(idx) ? idx.parts : 0;
-    for (let i = 0; i < known; i++) await c.delete(partKey(key, i));
-    // A download that never committed left parts and no index: delete them up to the first gap.
-    for (let i = known; await c.delete(partKey(key, i)); i++);
+    const href = new URL(key).href; // the cache lists its keys as normalised URLs
+    const parts = (await c.keys()).map((r) => r.url).filter((u) => PART.test(u) && new URL(u.replace(PART, '')).href === href);
+    for (const u of parts) await c.delete(u);
   }
 
   async function open(key: string): Promise<(ByteSource & { close(): Promise<void> }) | undefined> {

@@ -132,6 +132,13 @@ describe('Cache Storage in parts', () => {
     storage.entries.delete(`${KEY}?lenspress-part=2`);
     expect(await cache.open!(KEY)).toBeUndefined();
     expect(storage.entries.size).toBe(0);
+    // The first part gone: the rest are still found and removed.
+    const w2 = await cache.writer!(KEY);
+    await w2.write(randomBytes(350, 6));
+    await w2.commit();
+    storage.entries.delete(`${KEY}?lenspress-part=0`);
+    expect(await cache.open!(KEY)).toBeUndefined();
+    expect(storage.entries.size).toBe(0);
   });
 
   it('500 damaged index entries (seeded): each is treated as not cached and removed, or opens a source whose reads stay in range; nothing else is thrown', async () => {
