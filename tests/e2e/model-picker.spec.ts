@@ -6,11 +6,13 @@
  * context (./hub-route.ts: Playwright routes requests of the page and of its Worker).
  */
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Locator, Page } from '@playwright/test';
+import { FIGURES } from '../../src/core/figures/registry.ts';
 import { randomModel, tinyConfig } from '../../src/core/model/random.ts';
+import { openModel } from '../../src/node/open-model.ts';
 import { writeHfCheckpoint } from '../../src/node/write-checkpoint.ts';
 import { storiesPath } from '../helpers/stories.ts';
 import { expect, test } from './fixtures.ts';
@@ -85,6 +87,38 @@ test('a hub model: size and estimate first, Run, provenance names it; after a re
   await run(figure(page));
   await expect(figure(page).locator('.lp-provenance')).toContainText(`sha256 ${digest.slice(0, 12)}`);
   expect(weightRequests(hub.requests, 'tiny-a'), 'weights requested again').toEqual([]);
+  expect(consoleErrors).toEqual([]);
+});
+
+test('a hub model larger than one Cache Storage part (64 MiB): it streams into parts, runs equal to Node, and a reload reads it from the parts', async ({ page, context, consoleErrors }) => {
+  test.setTimeout(300_000);
+  // 32000 × 288 embedding and unembedding in float32: a 75 MB model.safetensors, two parts.
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'lenspress-picker-big-'));
+  await writeHfCheckpoint(randomModel(tinyConfig('mistral', { n_layers: 1, d_model: 288, d_mlp: 768, n_heads: 6, d_head: 48, n_kv_heads: 2 }), 8), dir);
+  const bytes = statSync(path.join(dir, 'model.safetensors')).size;
+  expect(bytes).toBeGreaterThan(64 * 2 ** 20);
+  const hub = await routeHub(context, { 'lab/big': { dir } });
+  await page.goto(ARTICLE);
+  const fig = figure(page);
+  await pickHub(fig, 'lab/big');
+  await run(fig);
+  const digest = sha(path.join(dir, 'model.safetensors'));
+  const data = JSON.parse((await fig.locator('script.lp-data').textContent())!) as { grid: { cells: { ids: number[]; probs: number[] }[][] }; provenance: { model: { sha256: string } } };
+  expect(data.provenance.model.sha256).toBe(digest);
+  const cached = await page.evaluate(async () => (await (await caches.open('lenspress-models-v1')).keys()).map((r) => r.url));
+  expect(cached.filter((u) => u.includes('lab/big/') && u.includes('model.safetensors')).map((u) => new URL(u).search).sort()).toEqual(['?lenspress-part=0', '?lenspress-part=1', '?lenspress-parts=index']);
+  // The same figure in Node from the same folder: the parts gave back the same weights.
+  const m = await openModel(dir);
+  const props = (JSON.parse((await fig.getAttribute('data-config'))!) as { props: Record<string, unknown> & { prompt: string } }).props;
+  const want = (await FIGURES['logit-lens'].compute({ hooked: m.hooked, tokenizer: m.tokenizer, model: m.provenance, codeVersion: 'test' }, props)) as unknown as typeof data;
+  want.grid.cells.forEach((row, r) => row.forEach((w, t) => w.probs.forEach((p, i) => expect(Math.abs(data.grid.cells[r][t].probs[i] - p) / p, `row ${r} position ${t} rank ${i}`).toBeLessThan(1e-4))));
+  await m.hooked.release();
+  hub.requests.length = 0;
+  await page.reload();
+  await run(figure(page));
+  await expect(figure(page).locator('.lp-provenance')).toContainText(`sha256 ${digest.slice(0, 12)}`);
+  expect(weightRequests(hub.requests, 'lab/big'), 'weights requested again').toEqual([]);
+  rmSync(dir, { recursive: true, force: true });
   expect(consoleErrors).toEqual([]);
 });
 
