@@ -19,6 +19,7 @@ import { openModel } from '../../src/node/open-model.ts';
 import { writeGgufCheckpoint } from '../../src/node/write-checkpoint.ts';
 import { writePaddedGguf } from '../helpers/padded-gguf.ts';
 import { expect, test } from './fixtures.ts';
+import { compareLensGrids } from './lens-compare.ts';
 
 const ARTICLE = '/articles/reading-a-tiny-model/';
 const PAD = 4_400_000_000;
@@ -58,15 +59,7 @@ test('a 4.4 GB GGUF from disk: estimate from its header, then it opens tensor by
   const m = await openModel(plain);
   const props = (JSON.parse((await fig.getAttribute('data-config'))!) as { props: Record<string, unknown> & { prompt: string } }).props;
   const want = (await FIGURES['logit-lens'].compute({ hooked: m.hooked, tokenizer: m.tokenizer, model: m.provenance, codeVersion: 'test' }, props)) as LogitLensFigureData;
-  expect(live.grid.inputIds).toEqual(want.grid.inputIds);
-  let rel = 0;
-  want.grid.cells.forEach((row, r) =>
-    row.forEach((w, t) => {
-      const c = live.grid.cells[r][t];
-      if ((w.probs[0] - w.probs[1]) / w.probs[0] > 1e-4) expect(c.ids[0], `row ${r} position ${t}`).toBe(w.ids[0]);
-      w.probs.forEach((p, i) => (rel = Math.max(rel, Math.abs(c.probs[i] - p) / p)));
-    }),
-  );
+  const { rel } = compareLensGrids(live, want);
   console.log(`4.4 GB GGUF in the page (wasm) vs Node: max relative probability difference ${rel.toExponential(2)}`);
   expect(rel).toBeLessThan(1e-4);
   expect(consoleErrors).toEqual([]);

@@ -18,6 +18,7 @@ import { randomModel, tinyConfig } from '../../src/core/model/random.ts';
 import { openModel } from '../../src/node/open-model.ts';
 import { writeGgufCheckpoint } from '../../src/node/write-checkpoint.ts';
 import { expect, test } from './fixtures.ts';
+import { compareLensGrids } from './lens-compare.ts';
 
 const SLOW = process.env.LENSPRESS_SLOW === '1';
 const ARTICLE = '/articles/reading-a-tiny-model/';
@@ -59,15 +60,7 @@ test.describe('Mistral-7B-shaped Q4_0 GGUF in the page (slow, LENSPRESS_SLOW=1)'
     expect(live.provenance.model).toEqual(expect.objectContaining({ sha256: m.provenance.sha256 }));
     const props = (JSON.parse((await fig.getAttribute('data-config'))!) as { props: Record<string, unknown> & { prompt: string } }).props;
     const want = (await FIGURES['logit-lens'].compute({ hooked: m.hooked, tokenizer: m.tokenizer, model: m.provenance, codeVersion: 'test' }, props)) as LogitLensFigureData;
-    expect(live.grid.inputIds).toEqual(want.grid.inputIds);
-    let rel = 0;
-    want.grid.cells.forEach((row, r) =>
-      row.forEach((w, t) => {
-        const c = live.grid.cells[r][t];
-        if ((w.probs[0] - w.probs[1]) / w.probs[0] > 1e-4) expect(c.ids[0], `row ${r} position ${t}`).toBe(w.ids[0]);
-        w.probs.forEach((p, i) => (rel = Math.max(rel, Math.abs(c.probs[i] - p) / p)));
-      }),
-    );
+    const { rel } = compareLensGrids(live, want);
     console.log(`Mistral-7B-shaped Q4_0 in the page (${live.provenance.backend}) vs Node: max relative probability difference ${rel.toExponential(2)}, top probability ${want.grid.cells.at(-1)!.at(-1)!.probs[0].toExponential(2)}`);
     expect(rel).toBeLessThan(1e-4);
     await m.hooked.release();

@@ -31,6 +31,7 @@ import { nbitsLinear } from '../../src/core/onnx/matmul-nbits.ts';
 import { nodeBackend, type NodeModel, openModel } from '../../src/node/open-model.ts';
 import { writeGgufCheckpoint } from '../../src/node/write-checkpoint.ts';
 import { expect, test } from './fixtures.ts';
+import { compareLensGrids } from './lens-compare.ts';
 
 const ARTICLE = '/articles/reading-a-tiny-model/';
 const REL_TOL = 1e-4;
@@ -73,22 +74,6 @@ async function nodeFigure(type: QType, props: Record<string, unknown> & { prompt
   return (await FIGURES['logit-lens'].compute({ hooked: m.hooked, tokenizer: m.tokenizer, model: m.provenance, codeVersion: 'test' }, props)) as LogitLensFigureData;
 }
 
-/** Worst relative probability and absolute entropy differences; fails on a top-1 change that is not a near-tie. */
-function compareGrids(live: LogitLensFigureData, want: LogitLensFigureData): { rel: number; entropy: number } {
-  expect(live.grid.inputIds).toEqual(want.grid.inputIds);
-  expect(live.grid.cells.length).toBe(want.grid.cells.length);
-  let rel = 0, entropy = 0;
-  want.grid.cells.forEach((row, r) =>
-    row.forEach((w, t) => {
-      const c = live.grid.cells[r][t];
-      if ((w.probs[0] - w.probs[1]) / w.probs[0] > REL_TOL) expect(c.ids[0], `row ${r} position ${t}`).toBe(w.ids[0]);
-      w.probs.forEach((p, i) => (rel = Math.max(rel, Math.abs(c.probs[i] - p) / p)));
-      entropy = Math.max(entropy, Math.abs(c.entropy - w.entropy));
-    }),
-  );
-  return { rel, entropy };
-}
-
 async function checkRun(page: Page, type: QType, backend: 'auto' | 'webgpu' | 'wasm'): Promise<LogitLensFigureData> {
   await page.goto(ARTICLE);
   const fig = figure(page);
@@ -97,7 +82,7 @@ async function checkRun(page: Page, type: QType, backend: 'auto' | 'webgpu' | 'w
   const live = await run(fig, backend);
   const want = await nodeFigure(type, props);
   expect(live.provenance.model).toEqual(expect.objectContaining({ name: path.basename(files[type]), sha256: nodeModels[type].provenance.sha256 }));
-  const d = compareGrids(live, want);
+  const d = compareLensGrids(live, want, REL_TOL);
   console.log(`${type} on ${live.provenance.backend}: max relative probability difference ${d.rel.toExponential(2)}, max entropy difference ${d.entropy.toExponential(2)} nats (top probability ${want.grid.cells.at(-1)!.at(-1)!.probs[0].toExponential(2)})`);
   expect(d.rel).toBeLessThan(REL_TOL);
   expect(d.entropy).toBeLessThan(ENTROPY_TOL);
