@@ -85,21 +85,20 @@ export class HookedModel {
     return this.model.config;
   }
 
-  private async session(hooks: readonly string[], slots: readonly string[], T: number, kvCache: boolean): Promise<{ key: string; session: Promise<InferenceSession> }> {
-    const maxPositions = ropePositions(T, this.config);
-    const key = sessionKey(hooks, slots, T, kvCache, this.config);
+  /** The session under `key` (sessionKey of the same arguments), built on first use. */
+  private async session(key: string, hooks: readonly string[], slots: readonly string[], T: number, kvCache: boolean): Promise<InferenceSession> {
     let s = this.sessions.get(key);
     if (s) {
       this.sessions.delete(key); // most recently used: to the end
       this.sessions.set(key, s);
-      return { key, session: s };
+      return s;
     }
     await this.makeRoom();
-    const onnx = buildLlamaModel(this.model.config, this.model.weights, { hooks, interventionSlots: slots, maxPositions, kvCache }, this.externalData);
+    const onnx = buildLlamaModel(this.model.config, this.model.weights, { hooks, interventionSlots: slots, maxPositions: ropePositions(T, this.config), kvCache }, this.externalData);
     s = createSession(this.backend, onnx);
     s.catch(() => this.sessions.delete(key)); // a failed create may succeed on retry
     this.sessions.set(key, s);
-    return { key, session: s };
+    return s;
   }
 
   /** Releases idle sessions, least recently used first, until a new one stays within maxSessions. */
@@ -117,8 +116,7 @@ export class HookedModel {
     const key = sessionKey(hooks, slots, T, kvCache, this.config);
     this.inUse.set(key, (this.inUse.get(key) ?? 0) + 1);
     try {
-      const { session } = await this.session(hooks, slots, T, kvCache);
-      return await fn(await session);
+      return await fn(await this.session(key, hooks, slots, T, kvCache));
     } finally {
       this.inUse.set(key, this.inUse.get(key)! - 1);
     }

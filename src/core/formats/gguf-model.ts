@@ -23,8 +23,8 @@ import { LenspressError } from '../errors.ts';
 import { LLAMA_DEFAULTS, type ModelConfig } from '../model/config.ts';
 import type { BlockWeights, LoadedModel } from '../model/weights.ts';
 import type { ProjectionBytes } from '../model/memory.ts';
-import { BLOCK_BYTES, BLOCK_VALUES, floatBlock, type Matrix, QK, type QuantType, SESSION_BYTES_PER_32 } from '../model/quantized.ts';
-import { type GgufFile, type GgufHeader, type GgufTensorInfo, ggufArray, ggufNumber, ggufString, readGgufQuantized, readGgufTensor } from './gguf.ts';
+import { BLOCK_BYTES, BLOCK_VALUES, floatBlock, type Matrix, QK, SESSION_BYTES_PER_32 } from '../model/quantized.ts';
+import { type GgufFile, type GgufHeader, type GgufTensorInfo, ggufArray, ggufNumber, ggufString, keptQuantType, readGgufQuantized, readGgufTensor } from './gguf.ts';
 import type { GgufTensorToWrite, GgufTensorType, GgufWriteValue } from './gguf-writer.ts';
 import { ropeRowsToInterleaved } from './rope-permute.ts';
 
@@ -154,7 +154,6 @@ export function ggufConfig(file: GgufHeader): ModelConfig {
 }
 
 const GGUF_PROJECTIONS = ['attn_q', 'attn_k', 'attn_v', 'attn_output', 'ffn_gate', 'ffn_up', 'ffn_down'] as const;
-const KEPT: Partial<Record<string, QuantType>> = { Q8_0: 'q8_0', Q4_0: 'q4_0', Q4_K: 'q4_k' };
 
 /**
  * The projections as ggufToModel will hold them, from the header's tensor types: Q8_0, Q4_0
@@ -166,9 +165,9 @@ export function ggufProjectionBytes(file: GgufHeader, c: ModelConfig): Projectio
   for (let l = 0; l < c.n_layers; l++) {
     for (const p of GGUF_PROJECTIONS) {
       const t = tensorInfo(file, `blk.${l}.${p}.weight`);
-      const n = t.shape.reduce((a, b) => a * b, 1), kept = KEPT[t.typeName];
+      const n = t.shape.reduce((a, b) => a * b, 1), kept = keptQuantType(t);
       values += n;
-      if (kept && t.shape.length === 2 && t.shape[1] % BLOCK_VALUES[kept] === 0) {
+      if (kept && t.shape[1] % BLOCK_VALUES[kept] === 0) {
         js += (n / BLOCK_VALUES[kept]) * BLOCK_BYTES[kept];
         session += (n / QK) * SESSION_BYTES_PER_32[kept];
       } else {

@@ -300,6 +300,9 @@ export function readGgufTensor(file: GgufFile, name: string): Float32Array {
 
 const KEPT_QUANTIZED: Partial<Record<number, QuantType>> = { [GGML.Q8_0]: 'q8_0', [GGML.Q4_0]: 'q4_0', [GGML.Q4_K]: 'q4_k' };
 
+/** The type a 2-D tensor is kept in as blocks (MatMulNBits), or undefined: read as float32. */
+export const keptQuantType = (t: GgufTensorInfo): QuantType | undefined => (t.shape.length === 2 ? KEPT_QUANTIZED[t.type] : undefined);
+
 /**
  * A Q8_0, Q4_0 or Q4_K matrix as stored (a view into the file's bytes, no copy), or null for
  * any other type (Q6_K included: MatMulNBits has no 6-bit form). `shape` is [rows, cols], row-major.
@@ -307,8 +310,8 @@ const KEPT_QUANTIZED: Partial<Record<number, QuantType>> = { [GGML.Q8_0]: 'q8_0'
 export function readGgufQuantized(file: GgufFile, name: string): QuantizedMatrix | null {
   const t = file.tensors.get(name);
   if (!t) throw new LenspressError('missing-tensor', `${file.fileName}: no tensor named ${name}`);
-  const type = KEPT_QUANTIZED[t.type];
-  if (type === undefined || t.shape.length !== 2) return null;
+  const type = keptQuantType(t);
+  if (type === undefined) return null;
   const blocks = file.data.range(t.offset, t.nbytes!);
   return quantizedMatrix(type, t.shape[0], t.shape[1], blocks, `${file.fileName}: tensor ${name}`);
 }
