@@ -91,16 +91,15 @@ export function cacheStorageBytes(opts: CacheStorageOptions = {}): ByteCache | u
       if (await c.match(indexKey(base))) continue;
       let newest = -Infinity;
       for (const u of parts) newest = Math.max(newest, Number((await c.match(u))?.headers.get(WRITTEN) ?? 0));
-      if (now() - newest > ABANDONED_AFTER_MS) await removeParts(c, base);
+      if (now() - newest > ABANDONED_AFTER_MS) await removeParts(c, base, parts);
     }
   }
 
-  /** The index and every part of the file, listed or left by a download that never committed (from the cache's keys, so a gap does not hide the rest). */
-  async function removeParts(c: CacheLike, key: string): Promise<void> {
+  /** The index and every part of the file, listed or left by a download that never committed (from the cache's keys, so a gap does not hide the rest; `parts` when the caller has just listed them). */
+  async function removeParts(c: CacheLike, key: string, parts?: readonly string[]): Promise<void> {
     await c.delete(indexKey(key));
     const href = new URL(key).href; // the cache lists its keys as normalised URLs
-    const parts = (await c.keys()).map((r) => r.url).filter((u) => PART.test(u) && new URL(u.replace(PART, '')).href === href);
-    for (const u of parts) await c.delete(u);
+    for (const u of parts ?? (await c.keys()).map((r) => r.url).filter((x) => PART.test(x) && new URL(x.replace(PART, '')).href === href)) await c.delete(u);
   }
 
   async function open(key: string): Promise<(ByteSource & { close(): Promise<void> }) | undefined> {
